@@ -1,0 +1,90 @@
+"""One error hierarchy, and the Problem record that reports bad input by place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class TrackerError(Exception):
+    """Base of every error the product reports to a person (never a traceback)."""
+
+    exit_code = 2
+
+
+class ConfigError(TrackerError):
+    """The configuration file is missing a key or has a bad value."""
+
+    exit_code = 3
+
+
+class WorkbookError(TrackerError):
+    """The workbook cannot be opened or lacks a required sheet or column."""
+
+    exit_code = 4
+
+
+class WorkbookLocked(WorkbookError):
+    """The workbook is open elsewhere or read-only; write-back waits for the next run."""
+
+    exit_code = 5
+
+
+class TemplateError(TrackerError):
+    """An email or workbook template is missing or refers to an unknown field."""
+
+    exit_code = 6
+
+
+class MailError(TrackerError):
+    """A message could not be built or handed to the mail transport."""
+
+    exit_code = 7
+
+
+class MissingExtra(TrackerError):
+    """An optional backend is not installed; names the pip extra to install."""
+
+    exit_code = 8
+
+    def __init__(self, module: str, extra: str, purpose: str):
+        super().__init__(
+            f"{purpose} needs the '{module}' package, which is not installed. "
+            f"Install it with: pip install 'ofsted-tracker[{extra}]'"
+        )
+        self.extra = extra
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the tracker, said by place and with what to do."""
+
+    severity: str  # "error" (the row is skipped) or "warning" (the row is used)
+    sheet: str
+    row: int | None
+    column: str | None
+    value: str
+    message: str
+    fix: str
+
+    def where(self) -> str:
+        """Sheet, row and column in the words an admin officer uses."""
+        parts = [f"sheet '{self.sheet}'"]
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column '{self.column}'")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        shown = f" (value: {self.value!r})" if self.value not in ("", None) else ""
+        return f"{self.severity.upper()}: {self.where()}{shown}: {self.message} — {self.fix}"
+
+
+def require(module: str, extra: str, purpose: str):
+    """Import an optional backend module or raise MissingExtra naming the extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingExtra(module, extra, purpose) from exc

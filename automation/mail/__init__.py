@@ -1,0 +1,1 @@
+"""Mail: building messages from templates, transports, and the exactly-once journal."""

@@ -1,0 +1,117 @@
+"""Deliver a batch exactly once: journal before and after, retry the transient,
+record the permanent, confirm the ambiguous, never guess silently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from automation.mail.journal import FINAL, Journal
+from automation.mail.message import OutgoingMessage
+from automation.mail.transport import (AmbiguousSendError, PermanentSendError,
+                                       TransientSendError, Transport)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message: OutgoingMessage
+    state: str  # sent, already, deferred, failed, unconfirmed, blocked, pending
+    detail: str = ""
+
+
+@dataclass
+class Policy:
+    """How hard to try within one run; the next run picks up what is left."""
+
+    attempts: int = 3
+    backoff_seconds: float = 2.0
+    max_wait_seconds: float = 60.0
+    allowed_domains: tuple[str, ...] = ()
+
+
+@dataclass
+class DeliveryReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, state: str) -> int:
+        return sum(1 for o in self.outcomes if o.state == state)
+
+    def attention(self) -> list[Outcome]:
+        """Outcomes an officer must look at."""
+        return [o for o in self.outcomes if o.state in ("failed", "unconfirmed", "blocked", "deferred", "pending")]
+
+
+def refused_recipients(msg: OutgoingMessage, allowed: tuple[str, ...]) -> list[str]:
+    """Recipients outside the allowed domains (none when no restriction is set)."""
+    if not allowed:
+        return []
+    ok = {d.lower().lstrip("@") for d in allowed}
+    return [a for a in msg.recipients if a.rsplit("@", 1)[-1].lower() not in ok]
+
+
+def deliver(messages: list[OutgoingMessage], transport: Transport, journal: Journal,
+            now: Callable[[], datetime], policy: Policy | None = None,
+            sleep: Callable[[float], None] = lambda s: None) -> DeliveryReport:
+    """Send each message at most once, recording every step in the journal."""
+    policy = policy or Policy()
+    report = DeliveryReport()
+    for msg in messages:
+        report.outcomes.append(_deliver_one(msg, transport, journal, now, policy, sleep))
+    return report
+
+
+def _deliver_one(msg, transport, journal, now, policy, sleep) -> Outcome:
+    rec = journal.get(msg.key)
+    if rec and rec.state in FINAL:
+        return Outcome(msg, "already" if rec.state == "sent" else rec.state, rec.detail)
+    if rec and rec.state in ("pending", "unconfirmed"):
+        # A previous attempt may have handed it over: ask before sending again.
+        known = transport.confirm(msg)
+        if known is True:
+            journal.finish(msg.key, "sent", now(), "confirmed sent after an interrupted run")
+            return Outcome(msg, "sent", "confirmed sent after an interrupted run")
+        if known is None:
+            detail = ("an earlier attempt was interrupted and this mail server cannot confirm "
+                      "whether it went; check the mailbox, then mark it sent or resend it")
+            journal.finish(msg.key, "unconfirmed", now(), detail)
+            return Outcome(msg, "unconfirmed", detail)
+    refused = refused_recipients(msg, policy.allowed_domains)
+    if refused:
+        detail = f"not sent: {', '.join(refused)} outside the allowed domains {', '.join(policy.allowed_domains)}"
+        journal.record_blocked(msg, transport.name, now(), detail)
+        return Outcome(msg, "blocked", detail)
+    for attempt in range(1, policy.attempts + 1):
+        journal.begin(msg, transport.name, now())
+        try:
+            transport.send(msg)
+        except TransientSendError as exc:
+            if attempt == policy.attempts:
+                journal.finish(msg.key, "deferred", now(), exc.detail)
+                return Outcome(msg, "deferred", exc.detail)
+            journal.finish(msg.key, "deferred", now(), exc.detail)
+            wait = exc.retry_after if exc.retry_after is not None else policy.backoff_seconds * 2 ** (attempt - 1)
+            sleep(min(wait, policy.max_wait_seconds))
+            continue
+        except PermanentSendError as exc:
+            journal.finish(msg.key, "failed", now(), exc.detail)
+            return Outcome(msg, "failed", exc.detail)
+        except AmbiguousSendError as exc:
+            return _settle_ambiguous(msg, transport, journal, now, exc.detail)
+        journal.finish(msg.key, "sent", now())
+        return Outcome(msg, "sent")
+    raise AssertionError("unreachable")
+
+
+def _settle_ambiguous(msg, transport, journal, now, detail) -> Outcome:
+    known = transport.confirm(msg)
+    if known is True:
+        journal.finish(msg.key, "sent", now(), f"confirmed sent after: {detail}")
+        return Outcome(msg, "sent", detail)
+    if known is False:
+        # Known not to have gone: leave pending so the next run sends it.
+        journal.finish(msg.key, "deferred", now(), detail)
+        return Outcome(msg, "deferred", detail)
+    msg_detail = f"{detail}; the mail server cannot confirm delivery — check the mailbox, then mark it sent or resend it"
+    journal.finish(msg.key, "unconfirmed", now(), msg_detail)
+    return Outcome(msg, "unconfirmed", msg_detail)

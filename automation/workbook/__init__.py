@@ -1,0 +1,1 @@
+"""The tracker workbook: its contract (schema), reading, validating and writing back."""

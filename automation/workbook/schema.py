@@ -1,0 +1,147 @@
+"""The tracker contract (shared/TRACKER_CONTRACT.md) as data: one change here changes
+the template, the reader and the validator together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    kind: str = "text"  # text urn email date datetime choice staff grade yesno long
+    required: bool = False
+    width: int = 16
+    hint: str = ""
+    choices: str = ""  # the vocabulary key (rules/frameworks.toml) for kind=choice
+    framework: str = ""  # for kind=grade: whose scale
+    tool: bool = False  # written by the tool, not typed
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    columns: tuple[Column, ...]
+    table: str = ""  # Excel table name in the template
+    tool: bool = False  # the whole sheet is the tool's
+    key: str = ""  # header that identifies a row (for duplicates)
+    hint: str = ""
+
+    def headers(self) -> list[str]:
+        return [c.header for c in self.columns]
+
+    def column(self, header: str) -> Column:
+        for c in self.columns:
+            if c.header.lower() == header.strip().lower():
+                return c
+        raise KeyError(header)
+
+
+C = Column
+EIF_AREAS = ("Quality of education", "Behaviour and attitudes", "Personal development",
+             "Leadership and management")
+RENEWED_AREAS = ("Inclusion", "Curriculum and teaching", "Achievement", "Attendance and behaviour",
+                 "Personal development and wellbeing", "Leadership and governance",
+                 "Early years", "Sixth form")
+
+SCHOOLS = Sheet("Schools", (
+    C("URN", "urn", True, 10, "DfE unique reference number: 6 or 7 digits."),
+    C("School name", "text", True, 34),
+    C("Governance", "choice", True, 14, "Maintained, Academy, Independent or Other.", "governance"),
+    C("Phase", "choice", True, 12, "Primary, Secondary, Special, Nursery, All-through or PRU.", "phase"),
+    C("District", "text", False, 14, "Optional: used to group the oversight figures."),
+    C("School email", "email", True, 30, "The school office address for LA acknowledgements."),
+    C("Headteacher", "text", False, 22),
+    C("Headteacher email", "email", False, 30, "Optional: when filled, school emails go here with the office in copy."),
+    C("SIM", "staff", True, 20, "A name from the Staff sheet."),
+    C("AI", "staff", True, 20, "A name from the Staff sheet (attached inspector / LLP)."),
+    C("Context notes", "long", False, 40, "INTERNAL: seen by the SIM and AI only, never sent to a school."),
+), table="SchoolsTable", key="URN")
+
+STAFF = Sheet("Staff", (
+    C("Name", "text", True, 22, "Unique: the name used in the SIM, AI and Owner columns."),
+    C("Role", "choice", True, 18, "SIM, AI, CEM, Governor Services, EPS or Admin.", "staff_role"),
+    C("Email", "email", True, 32),
+    C("Phone", "text", False, 16, "Shown to schools for SIMs and AIs."),
+    C("Phase", "choice", False, 12, "For CEMs: Primary, Secondary or All.", "cem_phase"),
+), table="StaffTable", key="Name")
+
+INSPECTIONS = Sheet("Inspections", (
+    C("Inspection ID", "text", False, 18, "Filled in by the tool.", tool=True),
+    C("Status", "text", False, 22, "Filled in by the tool.", tool=True),
+    C("URN", "urn", True, 10, "The school's URN, as on the Schools sheet."),
+    C("Inspection type", "choice", True, 18, "Graded, Ungraded, Monitoring, Urgent (2024); Full, Monitoring, Focused monitoring (renewed).", "inspection_type"),
+    C("Notified at", "datetime", True, 17, "When Ofsted called: dd/mm/yyyy hh:mm."),
+    C("Start date", "date", True, 12, "First day on site: dd/mm/yyyy."),
+    C("Lead inspector", "text", False, 20),
+    C("Deferral", "choice", False, 12, "Blank, Requested, Granted or Refused.", "deferral"),
+    C("Concerns raised", "yesno", False, 10, "Yes when the school or the AI raises a concern."),
+    C("Concern notes", "long", False, 36, "INTERNAL: never sent to a school."),
+    C("Contact plan sent", "datetime", False, 17, "Filled in by the tool.", tool=True),
+    C("Final feedback at", "datetime", False, 17, "dd/mm/yyyy hh:mm"),
+    C("Safeguarding", "choice", False, 13, "Effective/Ineffective (2024) or Met/Not met (renewed).", "safeguarding"),
+    C("Category of concern", "choice", False, 22, "Blank, Serious weaknesses, Requires significant improvement, Special measures.", "category_of_concern"),
+    *(C(a, "grade", False, 14, "1-4 or the words (2024 framework).", framework="eif2024") for a in EIF_AREAS),
+    *(C(a, "grade", False, 14, "Exceptional ... Urgent improvement (renewed framework).", framework="renewed") for a in RENEWED_AREAS),
+    C("Conduct concerns", "yesno", False, 10),
+    C("Draft report received", "date", False, 12, "dd/mm/yyyy: starts the 5 working days for factual-accuracy comments."),
+    C("Feedback form completed", "date", False, 12),
+    C("Report published", "date", False, 12),
+    C("Learning review", "choice", False, 14, "Blank, Requested, In progress or Complete.", "learning_review"),
+), table="InspectionsTable", key="Inspection ID")
+
+FOLLOW_UPS = Sheet("Follow-ups", (
+    C("Inspection ID", "text", True, 18, tool=True),
+    C("School name", "text", False, 30, tool=True),
+    C("Action", "long", True, 44, tool=True),
+    C("Owner", "staff", False, 20, tool=True),
+    C("Due", "date", False, 12, tool=True),
+    C("Done", "text", False, 12, "Type the date you did it, or Yes."),
+    C("Reason", "long", False, 40, tool=True),
+    C("State", "text", False, 16, "Open, Done or No longer needed: kept by the tool.", tool=True),
+    C("Notes", "long", False, 30, "Your notes: the tool keeps them."),
+    C("Key", "text", False, 28, "The tool's reference for this action: please leave as it is.", tool=True),
+), table="FollowUpsTable", tool=True, key="Key")
+
+EMAIL_LOG = Sheet("Email log", (
+    C("When", "datetime", False, 17, tool=True),
+    C("Inspection ID", "text", False, 18, tool=True),
+    C("Template", "text", False, 20, tool=True),
+    C("Recipients", "long", False, 40, tool=True),
+    C("Subject", "long", False, 44, tool=True),
+    C("Transport", "text", False, 10, tool=True),
+    C("Result", "text", False, 24, tool=True),
+    C("Message ID", "text", False, 40, tool=True),
+), table="EmailLogTable", tool=True, key="Message ID")
+
+PROBLEMS = Sheet("Problems", (
+    C("Found at", "datetime", False, 17, tool=True),
+    C("Severity", "text", False, 9, tool=True),
+    C("Sheet", "text", False, 13, tool=True),
+    C("Row", "text", False, 6, tool=True),
+    C("Column", "text", False, 20, tool=True),
+    C("Value", "text", False, 22, tool=True),
+    C("Problem", "long", False, 50, tool=True),
+    C("What to do", "long", False, 50, tool=True),
+), table="ProblemsTable", tool=True)
+
+HOLIDAYS = Sheet("Holidays", (
+    C("Name", "text", True, 28, "e.g. Autumn half term 2026"),
+    C("First day", "date", True, 12),
+    C("Last day", "date", True, 12),
+), table="HolidaysTable", hint="School holidays: not school days. Bank holidays are known already.")
+
+SUPPORT = Sheet("Support offers", (
+    C("Offer", "text", True, 36),
+    C("Provider", "text", False, 30),
+    C("What it is", "long", False, 60),
+    C("How to access", "long", False, 40),
+    C("Include in school emails", "yesno", False, 12, "Yes or No: No leaves the offer out of emails."),
+), table="SupportTable", key="Offer")
+
+# Sheets the contract requires (reader refuses a workbook without them).
+REQUIRED = (SCHOOLS, STAFF, INSPECTIONS, FOLLOW_UPS, EMAIL_LOG)
+# Sheets the tool adds when missing (older trackers).
+OPTIONAL = (PROBLEMS, HOLIDAYS, SUPPORT)
+ALL = REQUIRED + OPTIONAL
+BY_NAME = {s.name: s for s in ALL}
