@@ -1,0 +1,93 @@
+"""init, validate, run and sample: the commands every install has."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+
+from automation.calendar import LONDON
+from automation.config import load_config
+from automation.errors import TrackerError, WorkbookError
+from automation.paths import workbook_templates_dir
+
+
+def register(sub) -> None:
+    p = sub.add_parser("init", help="create a new, empty tracker from the template")
+    p.add_argument("path", type=Path)
+    p.set_defaults(handler=cmd_init)
+
+    p = sub.add_parser("validate", help="list the tracker's problems by sheet, row and column")
+    p.add_argument("workbook", type=Path)
+    p.add_argument("--config", type=Path)
+    p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser("run", help="the scheduled run: check, send what is due, update the tracker")
+    p.add_argument("workbook", type=Path)
+    p.add_argument("--config", type=Path, help="config.toml (default: embedded, messages to outbox/)")
+    p.add_argument("--now", type=parse_now, help="fix the clock, e.g. 2026-11-16T13:05 (London time)")
+    p.add_argument("--dry-run", action="store_true", help="show what would be sent and written; do nothing")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("sample", help="write a realistic sample tracker (invented schools) to try the product on")
+    p.add_argument("path", type=Path)
+    p.add_argument("--today", type=date.fromisoformat, help="date the sample's inspections around (default: today)")
+    p.set_defaults(handler=cmd_sample)
+
+
+def parse_now(text: str) -> datetime:
+    """An ISO date-time; without a zone it is London time."""
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"ofsted-tracker: --now {text!r} is not a date-time like 2026-11-16T13:05")
+    return dt.replace(tzinfo=LONDON) if dt.tzinfo is None else dt
+
+
+def cmd_init(args) -> int:
+    dest: Path = args.path
+    if dest.exists():
+        raise WorkbookError(f"{dest} already exists — init never overwrites a tracker; choose a new file name.")
+    if dest.suffix.lower() != ".xlsx":
+        raise WorkbookError(f"{dest} should end in .xlsx.")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(workbook_templates_dir() / "tracker_template.xlsx", dest)
+    print(f"Created {dest} from the tracker template. Fill in Staff and Schools, then record inspections.")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from automation.rules import load_rules
+    from automation.validate import build_tracker
+    from automation.workbook.reader import read_workbook
+
+    cfg = load_config(args.config)
+    tracker = build_tracker(read_workbook(args.workbook), load_rules(Path(cfg.rules_dir) if cfg.rules_dir else None))
+    for p in tracker.problems:
+        print(p)
+    errors, warnings = len(tracker.errors), len(tracker.problems) - len(tracker.errors)
+    print(f"{args.workbook.name}: {len(tracker.schools)} schools, {len(tracker.staff)} staff, "
+          f"{len(tracker.inspections)} inspections read; {errors} error(s), {warnings} warning(s).")
+    return 1 if errors else 0
+
+
+def cmd_run(args) -> int:
+    from automation.report import print_run
+
+    from automation.run import run
+
+    cfg = load_config(args.config)
+    now = args.now or datetime.now(LONDON)
+    result = run(args.workbook, cfg, now, dry_run=args.dry_run)
+    return print_run(result, args.workbook, dry_run=args.dry_run)
+
+
+def cmd_sample(args) -> int:
+    from automation.rules import load_rules
+    from automation.workbook.sample import build_sample
+
+    if args.path.exists():
+        raise TrackerError(f"{args.path} already exists — choose a new file name.")
+    build_sample(args.path, load_rules(), args.today or datetime.now(LONDON).date())
+    print(f"Wrote a sample tracker (invented schools and officers) to {args.path}.")
+    return 0

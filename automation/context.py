@@ -1,0 +1,35 @@
+"""Everything a step needs, handed in by the edge: no clock, files or mail inside the core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from automation.calendar import WorkingCalendar
+from automation.config import Config
+from automation.mail.journal import Record
+from automation.mail.message import Renderer
+from automation.model import Inspection, Tracker
+from automation.rules import Rules
+
+
+@dataclass
+class Context:
+    tracker: Tracker
+    rules: Rules
+    config: Config
+    calendar: WorkingCalendar
+    now: datetime  # aware, Europe/London
+    history: list[Record]
+    renderer: Renderer
+    notes: list[str] = field(default_factory=list)  # lines for the run summary
+
+    def sent(self, inspection_id: str, purpose_prefix: str) -> list[Record]:
+        """Journal records (sent or possibly sent) of a purpose for an inspection, oldest first."""
+        return [r for r in self.history if r.inspection_id == inspection_id
+                and r.purpose.startswith(purpose_prefix) and r.state in ("sent", "pending", "unconfirmed")]
+
+    def on_site_days(self, insp: Inspection) -> int:
+        """How many days the inspection type lasts on site (rules data; default 2)."""
+        types = self.rules.extra.get("contact_plan", {}).get("types", {})
+        return int(types.get(f"{insp.framework}.{insp.inspection_type}", {}).get("on_site_days", 2))

@@ -1,0 +1,154 @@
+"""The scheduled run as a library function: read, check, plan, send, write back.
+Plan and apply are separate so --dry-run shows exactly what the run would do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from automation.calendar import WorkingCalendar
+from automation.config import Config
+from automation.context import Context
+from automation.errors import TrackerError, WorkbookLocked
+from automation.mail.delivery import DeliveryReport, Policy, deliver
+from automation.mail.journal import Journal, Record
+from automation.mail.message import OutgoingMessage, Renderer
+from automation.mail.transport import Transport
+from automation.paths import email_templates_dir
+from automation.rules import Rules, load_rules
+from automation.status import status
+from automation.steps import STEPS
+from automation.update import TrackerUpdate
+from automation.validate import build_tracker
+from automation.workbook.store import WorkbookStore
+
+
+@dataclass
+class RunResult:
+    context: Context
+    messages: list[OutgoingMessage]
+    update: TrackerUpdate
+    delivery: DeliveryReport | None = None
+    saved: bool = False
+    cells_written: int = 0
+    save_note: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def plan(ctx: Context) -> list[OutgoingMessage]:
+    """Every message the steps want sent, minus those the journal already settled."""
+    settled = {r.key for r in ctx.history if r.state in ("sent", "failed", "blocked")}
+    out: list[OutgoingMessage] = []
+    for step in STEPS:
+        out.extend(m for m in step(ctx) if m.key not in settled)
+    return out
+
+
+def tool_update(ctx: Context, records: list[Record]) -> TrackerUpdate:
+    """The tool's cells as they should now be, from the tracker, the journal and the date."""
+    upd = TrackerUpdate(found_at=ctx.now, problems=list(ctx.tracker.problems))
+    plan_sent = {}
+    for r in records:
+        if r.purpose.startswith("contact_plan") and r.state == "sent":
+            plan_sent.setdefault(r.inspection_id, r.updated_at)
+    for insp in ctx.tracker.inspections:
+        if insp.id_is_new:
+            upd.set(insp.row, "Inspection ID", insp.inspection_id)
+        sent_at = plan_sent.get(insp.inspection_id) or insp.contact_plan_sent
+        if sent_at:
+            upd.set(insp.row, "Contact plan sent", ctx.calendar.local(sent_at).replace(tzinfo=None, second=0, microsecond=0))
+        upd.set(insp.row, "Status", status(insp, sent_at is not None, ctx.now.date(), ctx.on_site_days(insp), ctx.calendar))
+    for p in ctx.tracker.errors:
+        if p.sheet == "Inspections" and p.row:
+            upd.set(p.row, "Status", f"Problem: {p.column or 'row'} — see Problems sheet")
+    upd.email_log = [_log_row(r, ctx) for r in records]
+    return upd
+
+
+def _log_row(r: Record, ctx: Context) -> dict:
+    result = r.state + (f": {r.detail}" if r.detail and r.state != "sent" else "")
+    return {"When": ctx.calendar.local(r.updated_at).replace(tzinfo=None, microsecond=0), "Inspection ID": r.inspection_id,
+            "Template": r.purpose, "Recipients": ", ".join(r.recipients), "Subject": r.subject,
+            "Transport": r.transport, "Result": result, "Message ID": r.message_id}
+
+
+def journal_path(workbook: Path, cfg: Config) -> Path:
+    """The journal shared by every way the product runs on this tracker."""
+    name = f"{workbook.stem}.journal.sqlite" if not cfg.redirect_to else f"{workbook.stem}.test-journal.sqlite"
+    return cfg.resolve(workbook, cfg.state_dir) / name
+
+
+def run_lock(workbook: Path, cfg: Config, timeout: float = 60) -> FileLock:
+    """One run at a time per tracker (scheduled run, command line and ribbon alike)."""
+    folder = cfg.resolve(workbook, cfg.state_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(folder / f"{workbook.stem}.lock"), timeout=timeout)
+
+
+def load_context(store: WorkbookStore, cfg: Config, now: datetime, journal: Journal | None,
+                 rules: Rules | None = None) -> Context:
+    """Read and check the tracker and gather what the steps need."""
+    rules = rules or load_rules(Path(cfg.rules_dir) if cfg.rules_dir else None)
+    tracker = build_tracker(store.load(), rules)
+    cal = WorkingCalendar(cfg.day_start, cfg.day_end, tuple((h.first, h.last) for h in tracker.holidays))
+    history = journal.records() if journal else []
+    return Context(tracker, rules, cfg, cal, cal.local(now), history, Renderer(email_templates_dir()))
+
+
+def run(workbook: Path, cfg: Config, now: datetime, transport: Transport | None = None,
+        dry_run: bool = False, sleep=None, lock_timeout: float = 60) -> RunResult:
+    """The scheduled run; with dry_run nothing is sent or written."""
+    workbook = Path(workbook)
+    store = WorkbookStore(workbook)
+    if dry_run:
+        ctx = load_context(store, cfg, now, _existing_journal(workbook, cfg))
+        messages = plan(ctx)
+        fake = [_as_record(m, ctx.now) for m in messages]
+        return RunResult(ctx, messages, tool_update(ctx, ctx.history + fake), notes=ctx.notes)
+    try:
+        with run_lock(workbook, cfg, lock_timeout):
+            return _apply(workbook, store, cfg, now, transport, sleep)
+    except Timeout:
+        raise TrackerError(f"Another run on {workbook.name} is in progress (lock in {cfg.state_dir}); "
+                           "it will finish in a moment — try again then.")
+
+
+def _apply(workbook, store, cfg, now, transport, sleep) -> RunResult:
+    journal = Journal(journal_path(workbook, cfg))
+    try:
+        ctx = load_context(store, cfg, now, journal)
+        messages = plan(ctx)
+        report = None
+        if messages:
+            if transport is None:
+                from automation.mail.factory import make_transport
+                transport = make_transport(cfg, workbook)
+            try:
+                report = deliver(messages, transport, journal, lambda: ctx.now,
+                                 Policy(allowed_domains=cfg.allowed_domains), sleep or (lambda s: None))
+            finally:
+                transport.close()
+        update = tool_update(ctx, journal.records())
+        result = RunResult(ctx, messages, update, report, notes=ctx.notes)
+        try:
+            result.cells_written = store.save(update)
+            result.saved = True
+        except WorkbookLocked as exc:
+            result.save_note = (f"{exc} Nothing is lost: every email sent is in the journal, "
+                                "and the next run writes these updates.")
+        return result
+    finally:
+        journal.close()
+
+
+def _existing_journal(workbook: Path, cfg: Config) -> Journal | None:
+    path = journal_path(workbook, cfg)
+    return Journal(path) if path.exists() else None
+
+
+def _as_record(m: OutgoingMessage, now: datetime) -> Record:
+    return Record(m.key, m.message_id, m.inspection_id, m.purpose, m.version, m.recipients, m.subject,
+                  "dry-run", "sent", "", 0, m.facts, now, now)

@@ -1,0 +1,285 @@
+"""Check the raw workbook and build the domain Tracker: every problem reported by
+sheet, row, column and value with what to do; a bad row never stops the good ones."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from automation import values as V
+from automation.calendar import LONDON
+from automation.errors import Problem, WorkbookError
+from automation.model import FollowUp, Holiday, Inspection, School, Staff, SupportOffer, Tracker
+from automation.rules import Rules
+from automation.workbook import schema
+from automation.workbook.raw import Formula, RawSheet, RawWorkbook
+
+ASSUMED_NOTIFICATION_TIME = time(12, 0)
+
+
+def inspection_id(urn: str, notified: datetime) -> str:
+    """The stable id of an inspection: the same whoever assigns it, on whichever run."""
+    return f"OFS-{urn}-{notified:%Y%m%d}"
+
+
+class _Row:
+    """Reads one row's cells, collecting problems instead of raising."""
+
+    def __init__(self, sheet: RawSheet, spec: schema.Sheet, number: int, cells: dict, problems: list):
+        self.sheet, self.spec, self.number, self.cells, self.problems = sheet, spec, number, cells, problems
+        self.bad = False
+
+    def report(self, column, value, message, fix, severity="error"):
+        self.problems.append(Problem(severity, self.spec.name, self.number, column,
+                                     V.text(value) if not isinstance(value, Formula) else value.text, message, fix))
+        if severity == "error":
+            self.bad = True
+
+    def get(self, header, parse=V.text, required=None, severity="error"):
+        v = self.cells.get(header)
+        required = self.spec.column(header).required if required is None else required
+        if isinstance(v, Formula):
+            self.report(header, v, "holds a formula; the tool reads typed values only",
+                        "replace the formula with the value itself (Copy, then Paste Values).", severity)
+            return None
+        if v is None:
+            if required:
+                self.report(header, "", "is empty", f"fill in the {header}.", severity)
+            return None
+        try:
+            return parse(v)
+        except V.BadValue as exc:
+            self.report(header, v, f"{V.text(v)!r} {exc.message}", exc.fix, severity)
+            return None
+
+    def choice(self, header, values, severity="error"):
+        raw = self.get(header, severity=severity)
+        if raw is None:
+            return ""
+        for c in values:
+            if c.lower() == " ".join(raw.split()).lower():
+                return c
+        self.report(header, raw, f"{raw!r} is not one of the allowed values",
+                    f"choose one of: {', '.join(values)} (use the cell's dropdown).", severity)
+        return ""
+
+
+def build_tracker(raw: RawWorkbook, rules: Rules) -> Tracker:
+    """The domain Tracker and its problems from a raw workbook."""
+    missing = [s.name for s in schema.REQUIRED if s.name not in raw.sheets]
+    if missing:
+        raise WorkbookError(f"The tracker has no sheet named {', '.join(repr(m) for m in missing)} — "
+                            "add it (copy it from workbook_templates/tracker_template.xlsx) and run again.")
+    t = Tracker()
+    for spec in schema.ALL:
+        if spec.name in raw.sheets:
+            _sheet_problems(raw.sheets[spec.name], spec, t.problems)
+    _staff(raw.sheets["Staff"], rules, t)
+    _schools(raw.sheets["Schools"], rules, t)
+    _inspections(raw.sheets["Inspections"], rules, t)
+    _follow_ups(raw.sheets["Follow-ups"], t)
+    if "Holidays" in raw.sheets:
+        _holidays(raw.sheets["Holidays"], t)
+    if "Support offers" in raw.sheets:
+        _support(raw.sheets["Support offers"], rules, t)
+    else:
+        t.support_offers = [SupportOffer(o["name"], o.get("provider", ""), o.get("detail", ""), o.get("contact", ""))
+                            for o in rules.support_offers]
+    log = raw.sheets["Email log"]
+    t.logged_message_ids = {V.text(c.get("Message ID")) for _, c in log.rows if c.get("Message ID")}
+    return t
+
+
+def _sheet_problems(sheet: RawSheet, spec: schema.Sheet, problems: list) -> None:
+    for col in spec.columns:
+        if col.header not in sheet.columns and (col.required and not col.tool):
+            problems.append(Problem("error", spec.name, sheet.header_row, col.header, "",
+                                    f"the column '{col.header}' is missing",
+                                    f"add a column headed exactly '{col.header}' (the tool finds columns by their header)."))
+    for ref in sheet.merged:
+        problems.append(Problem("warning", spec.name, int("".join(ch for ch in ref.split(":")[0] if ch.isdigit())),
+                                None, ref, f"cells {ref} are merged; only the first cell's value is read",
+                                "unmerge the cells (Home > Merge & Center > Unmerge) and fill each one."))
+    numbers = [n for n, cells in sheet.rows if cells]
+    last = numbers[-1] if numbers else 0
+    for n, cells in sheet.rows:
+        if not cells and n < last and not spec.tool:
+            problems.append(Problem("warning", spec.name, n, None, "", "the row is blank between rows of data; it is skipped",
+                                    "delete the blank row to keep the table tidy."))
+
+
+def _required_missing(sheet: RawSheet, spec: schema.Sheet) -> bool:
+    return any(c.required and not c.tool and c.header not in sheet.columns for c in spec.columns)
+
+
+def _rows(sheet: RawSheet, spec: schema.Sheet, problems: list):
+    if _required_missing(sheet, spec):
+        return
+    for n, cells in sheet.rows:
+        if cells:
+            yield _Row(sheet, spec, n, cells, problems)
+
+
+def _staff(sheet, rules: Rules, t: Tracker) -> None:
+    for r in _rows(sheet, schema.STAFF, t.problems):
+        name = r.get("Name")
+        role = r.choice("Role", rules.choices("staff_role"))
+        mail = r.get("Email", V.email)
+        phone = r.get("Phone") or ""
+        phase = r.choice("Phase", rules.choices("cem_phase"), severity="warning")
+        if role == "CEM" and not phase:
+            r.report("Phase", "", "a CEM needs the phase they cover", "choose Primary, Secondary or All.", "warning")
+        if name and name.lower() in {k.lower() for k in t.staff}:
+            r.report("Name", name, f"{name!r} appears twice on the Staff sheet", "keep one row per officer (names must be unique).")
+        if r.bad:
+            continue
+        t.staff[name] = Staff(name, role, mail, phone, phase, r.number)
+
+
+def _staff_ref(r: _Row, header: str, t: Tracker, want_role: str | None = None):
+    name = r.get(header)
+    if name is None:
+        return ""
+    match = next((s for s in t.staff.values() if s.name.lower() == name.lower()), None)
+    if match is None:
+        r.report(header, name, f"{name!r} is not on the Staff sheet", "type a Name exactly as it is on the Staff sheet (use the dropdown), or add the officer to Staff.")
+        return ""
+    if want_role and match.role != want_role:
+        r.report(header, name, f"{name} is listed on Staff as {match.role}, not {want_role}",
+                 "check the right officer is named, or correct their Role on the Staff sheet.", "warning")
+    return match.name
+
+
+def _schools(sheet, rules: Rules, t: Tracker) -> None:
+    for r in _rows(sheet, schema.SCHOOLS, t.problems):
+        urn = r.get("URN", V.urn)
+        if urn and urn in t.schools:
+            r.report("URN", urn, f"URN {urn} is already on row {t.schools[urn].row}", "keep one row per school; delete or correct the duplicate.")
+        name = r.get("School name")
+        gov = r.choice("Governance", rules.choices("governance"))
+        phase = r.choice("Phase", rules.choices("phase"))
+        office = r.get("School email", V.email)
+        head_mail = r.get("Headteacher email", V.email, severity="warning") or ""
+        sim = _staff_ref(r, "SIM", t, "SIM")
+        ai = _staff_ref(r, "AI", t, "AI")
+        if r.bad:
+            continue
+        t.schools[urn] = School(urn, name, gov, phase, office, sim, ai, r.get("District") or "",
+                                r.get("Headteacher") or "", head_mail, r.get("Context notes") or "", r.number)
+
+
+def _notified(r: _Row):
+    got = r.get("Notified at", V.parse_datetime)
+    if got is None:
+        return None
+    dt, has_time = got
+    if not has_time:
+        r.report("Notified at", dt.strftime("%d/%m/%Y"), "has no time of day; 12:00 is assumed",
+                 "type the time Ofsted called, as dd/mm/yyyy hh:mm (it decides the deferral deadline).", "warning")
+        dt = datetime.combine(dt.date(), ASSUMED_NOTIFICATION_TIME)
+    return dt.replace(tzinfo=LONDON)
+
+
+def _grades(r: _Row, fw, rules: Rules) -> dict[str, str]:
+    out = {}
+    for key, other in rules.frameworks.items():
+        for area in other.areas:
+            value = r.get(area)
+            if value is None:
+                continue
+            if other is not fw:
+                r.report(area, value, f"'{area}' is a {other.label} area but this inspection is under the {fw.label}",
+                         f"record grades in the {fw.label} columns ({', '.join(fw.areas[:3])}, ...).", "warning")
+                continue
+            grade = fw.grade(value)
+            if grade is None:
+                r.report(area, value, f"{value!r} is not on the {fw.label} scale", f"choose one of: {', '.join(fw.scale)}.", "warning")
+            else:
+                out[area] = grade
+    return out
+
+
+def _inspections(sheet, rules: Rules, t: Tracker) -> None:
+    seen_ids: dict[str, int] = {}
+    seen_keys: dict[tuple, int] = {}
+    for r in _rows(sheet, schema.INSPECTIONS, t.problems):
+        urn = r.get("URN", V.urn)
+        if urn and urn not in t.schools:
+            r.report("URN", urn, f"URN {urn} is not on the Schools sheet (or its row there has errors)",
+                     "add the school to the Schools sheet, or correct the URN.")
+        notified = _notified(r)
+        start = r.get("Start date", V.parse_date)
+        fw = rules.framework_on(notified.date()) if notified else None
+        itype = r.choice("Inspection type", fw.types if fw else rules.choices("inspection_type"))
+        if notified and start and start < notified.date():
+            r.report("Start date", start.strftime("%d/%m/%Y"), f"the start date is before Ofsted's notification ({notified:%d/%m/%Y})",
+                     "check both dates: the inspection starts on or after the day Ofsted calls.")
+        feedback = _opt_datetime(r, "Final feedback at")
+        if feedback and start and feedback.date() < start:
+            r.report("Final feedback at", feedback.strftime("%d/%m/%Y %H:%M"), "final feedback is before the start date",
+                     "check the final feedback date and time.")
+        existing_id = r.get("Inspection ID") or ""
+        iid = existing_id or (inspection_id(urn, notified) if urn and notified else "")
+        if iid and iid in seen_ids:
+            r.report("Inspection ID", iid, f"the same inspection is already on row {seen_ids[iid]}",
+                     "delete the duplicate row (if it was copied, clear its Inspection ID and correct its dates).")
+        key = (urn, notified.date() if notified else None)
+        if urn and notified and key in seen_keys and not existing_id:
+            r.report("Notified at", notified.strftime("%d/%m/%Y %H:%M"), f"school {urn} already has an inspection notified that day on row {seen_keys[key]}",
+                     "delete the duplicate row.")
+        if r.bad:
+            continue
+        seen_ids[iid], seen_keys[key] = r.number, r.number
+        t.inspections.append(_inspection(r, rules, fw, iid, not existing_id, urn, itype, notified, start, feedback))
+
+
+def _opt_datetime(r: _Row, header):
+    got = r.get(header, V.parse_datetime, required=False)
+    return got[0].replace(tzinfo=LONDON) if got else None
+
+
+def _inspection(r, rules, fw, iid, new, urn, itype, notified, start, feedback) -> Inspection:
+    safeguarding = r.choice("Safeguarding", fw.safeguarding, severity="warning")
+    return Inspection(
+        row=r.number, inspection_id=iid, id_is_new=new, urn=urn, inspection_type=itype,
+        framework=fw.key, notified_at=notified, start_date=start,
+        status=r.get("Status") or "", lead_inspector=r.get("Lead inspector") or "",
+        deferral=r.choice("Deferral", rules.choices("deferral"), "warning"),
+        concerns_raised=r.choice("Concerns raised", rules.choices("yes_no"), "warning"),
+        concern_notes=r.get("Concern notes") or "",
+        contact_plan_sent=_opt_datetime(r, "Contact plan sent"),
+        final_feedback_at=feedback, safeguarding=safeguarding,
+        category_of_concern=r.choice("Category of concern", rules.choices("category_of_concern"), "warning"),
+        grades=_grades(r, fw, rules),
+        conduct_concerns=r.choice("Conduct concerns", rules.choices("yes_no"), "warning"),
+        draft_report_received=r.get("Draft report received", V.parse_date, severity="warning"),
+        feedback_form_completed=r.get("Feedback form completed", V.parse_date, severity="warning"),
+        report_published=r.get("Report published", V.parse_date, severity="warning"),
+        learning_review=r.choice("Learning review", rules.choices("learning_review"), "warning"),
+    )
+
+
+def _follow_ups(sheet, t: Tracker) -> None:
+    for r in _rows(sheet, schema.FOLLOW_UPS, t.problems):
+        due = r.get("Due", V.parse_date, severity="warning")
+        t.follow_ups.append(FollowUp(
+            inspection_id=r.get("Inspection ID", required=False) or "", school_name=r.get("School name") or "",
+            action=r.get("Action", required=False) or "", owner=r.get("Owner") or "", due=due,
+            done=r.get("Done") or "", reason=r.get("Reason") or "", state=r.get("State") or "Open",
+            notes=r.get("Notes") or "", key=r.get("Key") or "", row=r.number))
+
+
+def _holidays(sheet, t: Tracker) -> None:
+    for r in _rows(sheet, schema.HOLIDAYS, t.problems):
+        first, last = r.get("First day", V.parse_date), r.get("Last day", V.parse_date)
+        if first and last and last < first:
+            r.report("Last day", last.strftime("%d/%m/%Y"), "the last day is before the first day", "correct the dates.")
+        if not r.bad:
+            t.holidays.append(Holiday(r.get("Name") or "", first, last))
+
+
+def _support(sheet, rules: Rules, t: Tracker) -> None:
+    for r in _rows(sheet, schema.SUPPORT, t.problems):
+        include = r.choice("Include in school emails", rules.choices("yes_no"), "warning")
+        if include == "No" or r.bad:
+            continue
+        t.support_offers.append(SupportOffer(r.get("Offer"), r.get("Provider") or "", r.get("What it is") or "", r.get("How to access") or ""))

@@ -1,0 +1,93 @@
+"""The .xlsx package at zip level: which part holds which sheet, its tables, its styles.
+Used so the tool edits only its own cells and copies every other part untouched."""
+
+from __future__ import annotations
+
+import posixpath
+import zipfile
+
+from lxml import etree
+
+NS = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "pr": "http://schemas.openxmlformats.org/package/2006/relationships",
+    "ct": "http://schemas.openxmlformats.org/package/2006/content-types",
+}
+M = "{%s}" % NS["m"]
+R_ID = "{%s}id" % NS["r"]
+TABLE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/table"
+SHEET_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+SHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+
+
+def parse(data: bytes) -> etree._Element:
+    """Parse a part, keeping everything (huge_tree for very large sheets)."""
+    return etree.fromstring(data, etree.XMLParser(huge_tree=True, remove_blank_text=False))
+
+
+def serialise(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def rels_path(part: str) -> str:
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def resolve(base_part: str, target: str) -> str:
+    """A relationship target made absolute within the package."""
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(base_part), target))
+
+
+def workbook_part(z: zipfile.ZipFile) -> str:
+    root = parse(z.read("_rels/.rels"))
+    for rel in root.iterfind("pr:Relationship", NS):
+        if rel.get("Type").endswith("/officeDocument"):
+            return resolve("", rel.get("Target"))
+    raise KeyError("officeDocument")
+
+
+def sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> worksheet part path, in workbook order."""
+    wb = workbook_part(z)
+    rels = {r.get("Id"): r for r in parse(z.read(rels_path(wb))).iterfind("pr:Relationship", NS)}
+    out = {}
+    for sheet in parse(z.read(wb)).iterfind("m:sheets/m:sheet", NS):
+        rel = rels.get(sheet.get(R_ID))
+        if rel is not None and rel.get("Type") == SHEET_REL:
+            out[sheet.get("name")] = resolve(wb, rel.get("Target"))
+    return out
+
+
+def table_parts(z: zipfile.ZipFile, sheet_part: str) -> list[str]:
+    """The table parts that belong to a worksheet."""
+    rp = rels_path(sheet_part)
+    if rp not in z.namelist():
+        return []
+    root = parse(z.read(rp))
+    return [resolve(sheet_part, r.get("Target")) for r in root.iterfind("pr:Relationship", NS)
+            if r.get("Type") == TABLE_REL]
+
+
+def col_letter(n: int) -> str:
+    s = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def col_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def split_ref(ref: str) -> tuple[int, int]:
+    """'AB12' -> (row 12, column 28)."""
+    i = next(i for i, ch in enumerate(ref) if ch.isdigit())
+    return int(ref[i:]), col_number(ref[:i].upper())

@@ -1,0 +1,30 @@
+"""The workbook as read, before any checking: plain values by sheet, row and header."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A cell holding a formula (the tool reads typed values only)."""
+
+    text: str
+
+
+@dataclass
+class RawSheet:
+    name: str  # as spelled in the workbook
+    header_row: int
+    columns: dict[str, int]  # canonical header -> column number
+    rows: list[tuple[int, dict[str, object]]] = field(default_factory=list)  # (row number, header -> value)
+    merged: list[str] = field(default_factory=list)  # merged ranges below the header
+
+    def has(self, header: str) -> bool:
+        return header in self.columns
+
+
+@dataclass
+class RawWorkbook:
+    sheets: dict[str, RawSheet] = field(default_factory=dict)  # canonical sheet name -> sheet
+    digest: str = ""  # fingerprint of the file as read

@@ -1,0 +1,357 @@
+"""Write the tool's cells back by editing the sheet XML inside the .xlsx, copying every
+other part byte for byte. openpyxl's load-and-save would drop users' charts, images and
+pivot tables; this keeps them, and the user's formatting, comments, filters and columns."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from lxml import etree
+
+from automation.errors import WorkbookError, WorkbookLocked
+from automation.workbook import package as pkg
+from automation.workbook.package import M, NS
+
+EXCEL_EPOCH = datetime(1899, 12, 30)
+DATE_FORMATS = {"date": "dd/mm/yyyy", "datetime": "dd/mm/yyyy hh:mm"}
+_BUILTIN_DATE_IDS = set(range(14, 23)) | set(range(27, 37)) | {45, 46, 47} | set(range(50, 59))
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+@dataclass
+class SheetEdit:
+    """Cells to set on one sheet: (row, column number) -> value (None clears the value)."""
+
+    sheet: str
+    cells: dict[tuple[int, int], object] = field(default_factory=dict)
+    truncate_after: int | None = None  # drop rows below this one (tool-owned lists)
+    create_headers: tuple[str, ...] = ()  # create the sheet with these headers if missing
+
+
+def file_digest(path: Path) -> str:
+    """A fingerprint of the file, to notice a save by someone else since we read it."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def lock_holder(path: Path) -> str | None:
+    """Why the workbook cannot be written now (open in Excel/LibreOffice, read-only), or None."""
+    for lock in (path.with_name("~$" + path.name), path.with_name(f".~lock.{path.name}#")):
+        if lock.exists():
+            who = _lock_owner(lock)
+            return f"it is open in {'Excel' if lock.name.startswith('~$') else 'LibreOffice'}" + (f" by {who}" if who else "")
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+        return "the file or its folder is read-only"
+    return None
+
+
+def _lock_owner(lock: Path) -> str:
+    try:
+        raw = lock.read_bytes()[:200]
+    except OSError:
+        return ""
+    if lock.name.startswith(".~lock."):
+        parts = raw.decode("utf-8", "replace").split(",")
+        return parts[1].strip() if len(parts) > 1 else ""
+    # Excel's owner file: a length byte, then the user name.
+    n = raw[0] if raw else 0
+    return raw[1:1 + n].decode("latin-1", "replace").strip() if 0 < n < 100 else ""
+
+
+def apply_edits(path: Path, edits: list[SheetEdit], expected_digest: str | None = None) -> None:
+    """Apply the edits to the workbook atomically; refuse if it changed since it was read."""
+    path = Path(path)
+    why = lock_holder(path)
+    if why:
+        raise WorkbookLocked(f"The tracker {path.name} cannot be updated now: {why}.")
+    try:
+        with zipfile.ZipFile(path) as z:
+            new_parts = _edited_parts(z, edits)
+            tmp = _write_package(path, z, new_parts)
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise WorkbookError(f"{path.name} is not a readable .xlsx workbook ({exc}) — open and re-save it in Excel.")
+    try:
+        if expected_digest and file_digest(path) != expected_digest:
+            raise WorkbookLocked(f"The tracker {path.name} was saved by someone else during the run; "
+                                 "the tool's updates will be written on the next run.")
+        os.replace(tmp, path)
+    except PermissionError:
+        raise WorkbookLocked(f"The tracker {path.name} is open or locked; the tool's updates will be written on the next run.")
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _write_package(path: Path, z: zipfile.ZipFile, new_parts: dict[str, bytes]) -> str:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".~ofsted-", suffix=".xlsx")
+    with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as out:
+        names = set()
+        for info in z.infolist():
+            names.add(info.filename)
+            if info.filename in new_parts:
+                data = new_parts[info.filename]
+                if data is None:
+                    continue  # a part we drop (calcChain)
+                out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+            else:
+                out.writestr(info, z.read(info.filename), compress_type=info.compress_type)
+        for name, data in new_parts.items():
+            if name not in names and data is not None:
+                out.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
+        fh.flush()
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    return tmp
+
+
+def _edited_parts(z: zipfile.ZipFile, edits: list[SheetEdit]) -> dict[str, bytes]:
+    parts: dict[str, bytes] = {}
+    sheets = pkg.sheet_parts(z)
+    styles = _Styles(z)
+    dropped_formula = False
+    for edit in edits:
+        if edit.sheet not in sheets:
+            if not edit.create_headers:
+                raise WorkbookError(f"The tracker has no sheet '{edit.sheet}' — restore it from the template.")
+            sheets[edit.sheet] = _add_sheet(z, parts, edit.sheet)
+            edit.cells = {**{(1, i): h for i, h in enumerate(edit.create_headers, 1)}, **edit.cells}
+        part = sheets[edit.sheet]
+        root = pkg.parse(parts.get(part) or z.read(part))
+        sheet = _Sheet(root, styles)
+        if edit.truncate_after is not None:
+            sheet.truncate(edit.truncate_after)
+        for (r, c), value in sorted(edit.cells.items()):
+            dropped_formula |= sheet.set(r, c, value)
+        sheet.fix_dimension()
+        parts[part] = pkg.serialise(root)
+        for tpart in pkg.table_parts(z, part):
+            parts[tpart] = _fit_table(z.read(tpart), sheet.last_row(), edit.truncate_after is not None)
+    if styles.changed:
+        parts[styles.part] = pkg.serialise(styles.root)
+    if dropped_formula and "xl/calcChain.xml" in z.namelist():
+        _drop_calc_chain(z, parts)
+    return parts
+
+
+class _Sheet:
+    def __init__(self, root, styles: "_Styles"):
+        self.root, self.styles = root, styles
+        self.data = root.find(f"{M}sheetData")
+        self.rows = {int(r.get("r")): r for r in self.data.iterfind(f"{M}row")}
+        self.numbers = sorted(self.rows)
+        self.cols = [(int(c.get("min")), int(c.get("max")), c.get("style")) for c in root.iterfind(f"{M}cols/{M}col")]
+
+    def last_row(self) -> int:
+        return self.numbers[-1] if self.numbers else 1
+
+    def truncate(self, keep_to: int) -> None:
+        for n in [n for n in self.numbers if n > keep_to]:
+            self.data.remove(self.rows.pop(n))
+        self.numbers = sorted(self.rows)
+
+    def _row(self, r: int):
+        if r in self.rows:
+            return self.rows[r]
+        i = bisect.bisect(self.numbers, r)
+        el = etree.Element(f"{M}row", r=str(r))
+        if i < len(self.numbers):
+            self.rows[self.numbers[i]].addprevious(el)
+        else:
+            self.data.append(el)
+        self.rows[r] = el
+        self.numbers.insert(i, r)
+        return el
+
+    def _cell(self, r: int, c: int):
+        row = self._row(r)
+        ref = f"{pkg.col_letter(c)}{r}"
+        cells = row.findall(f"{M}c")
+        for cell in cells:
+            rr, cc = pkg.split_ref(cell.get("r"))
+            if cc == c:
+                return cell
+            if cc > c:
+                new = etree.Element(f"{M}c", r=ref)
+                cell.addprevious(new)
+                return new
+        new = etree.SubElement(row, f"{M}c", r=ref)
+        return new
+
+    def _style_above(self, r: int, c: int) -> str | None:
+        i = bisect.bisect_left(self.numbers, r)
+        for n in reversed(self.numbers[max(0, i - 30):i]):
+            for cell in self.rows[n].iterfind(f"{M}c"):
+                if pkg.split_ref(cell.get("r"))[1] == c and cell.get("s") and n > 1:
+                    return cell.get("s")
+        return next((s for lo, hi, s in self.cols if lo <= c <= hi and s), None)
+
+    def set(self, r: int, c: int, value) -> bool:
+        """Set one cell's value; True if it replaced a formula."""
+        cell = self._cell(r, c)
+        had_formula = cell.find(f"{M}f") is not None
+        for child in list(cell):
+            cell.remove(child)
+        cell.attrib.pop("t", None)
+        style = cell.get("s") or self._style_above(r, c)
+        if isinstance(value, (datetime, date)):
+            kind = "datetime" if isinstance(value, datetime) else "date"
+            style = self.styles.dated(style, kind)
+            etree.SubElement(cell, f"{M}v").text = _serial(value)
+        elif isinstance(value, bool):
+            cell.set("t", "b")
+            etree.SubElement(cell, f"{M}v").text = "1" if value else "0"
+        elif isinstance(value, (int, float)):
+            etree.SubElement(cell, f"{M}v").text = repr(value)
+        elif value not in (None, ""):
+            cell.set("t", "inlineStr")
+            t = etree.SubElement(etree.SubElement(cell, f"{M}is"), f"{M}t")
+            t.text = _ILLEGAL.sub("", str(value))[:32767]
+            t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+        if style:
+            cell.set("s", style)
+        return had_formula
+
+    def fix_dimension(self) -> None:
+        dim = self.root.find(f"{M}dimension")
+        if dim is None or not self.numbers:
+            return
+        maxc = max((pkg.split_ref(c.get("r"))[1] for r in self.rows.values() for c in r.iterfind(f"{M}c")), default=1)
+        dim.set("ref", f"A1:{pkg.col_letter(maxc)}{self.numbers[-1]}")
+
+
+def _serial(value) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            from automation.calendar import LONDON
+            value = value.astimezone(LONDON).replace(tzinfo=None)
+        delta = value - EXCEL_EPOCH
+        return repr(round(delta.days + delta.seconds / 86400, 8))
+    return str((value - EXCEL_EPOCH.date()).days)
+
+
+def _fit_table(data: bytes, last_row: int, may_shrink: bool) -> bytes:
+    """Grow a table (and its filter) to cover rows the tool appended; shrink it on truncate."""
+    root = pkg.parse(data)
+    ref = root.get("ref")
+    start, end = ref.split(":")
+    (r1, _), (r2, c2) = pkg.split_ref(start), pkg.split_ref(end)
+    want = max(last_row, r1 + 1)
+    if want == r2 or (want < r2 and not may_shrink):
+        return data
+    new = f"{start}:{pkg.col_letter(c2)}{want}"
+    root.set("ref", new)
+    af = root.find(f"{M}autoFilter")
+    if af is not None:
+        af.set("ref", new)
+    return pkg.serialise(root)
+
+
+class _Styles:
+    """styles.xml: adds a date-formatted copy of a cell style when a date lands in a text cell."""
+
+    def __init__(self, z: zipfile.ZipFile):
+        self.part = "xl/styles.xml"
+        self.root = pkg.parse(z.read(self.part))
+        self.changed = False
+        self.cache: dict[tuple[str | None, str], str] = {}
+
+    def _formats(self):
+        fmts = self.root.find(f"{M}numFmts")
+        if fmts is None:
+            fmts = etree.Element(f"{M}numFmts", count="0")
+            self.root.insert(0, fmts)
+        return fmts
+
+    def _is_date(self, fmt_id: int) -> bool:
+        if fmt_id in _BUILTIN_DATE_IDS:
+            return True
+        for f in self._formats().iterfind(f"{M}numFmt"):
+            if int(f.get("numFmtId")) == fmt_id:
+                code = re.sub(r'"[^"]*"|\[[^\]]*\]', "", f.get("formatCode", "")).lower()
+                return any(ch in code for ch in "dmy")
+        return False
+
+    def _fmt_id(self, code: str) -> int:
+        fmts = self._formats()
+        existing = {f.get("formatCode"): int(f.get("numFmtId")) for f in fmts.iterfind(f"{M}numFmt")}
+        if code in existing:
+            return existing[code]
+        new_id = max([163, *existing.values()]) + 1
+        etree.SubElement(fmts, f"{M}numFmt", numFmtId=str(new_id), formatCode=code)
+        fmts.set("count", str(len(fmts)))
+        self.changed = True
+        return new_id
+
+    def dated(self, style: str | None, kind: str) -> str:
+        """A style index showing dates: the given one if it already does, else a copy that does."""
+        key = (style, kind)
+        if key in self.cache:
+            return self.cache[key]
+        xfs = self.root.find(f"{M}cellXfs")
+        base = xfs[int(style)] if style is not None and int(style) < len(xfs) else xfs[0]
+        if self._is_date(int(base.get("numFmtId", "0"))):
+            self.cache[key] = style or "0"
+            return self.cache[key]
+        new = etree.fromstring(etree.tostring(base))
+        new.set("numFmtId", str(self._fmt_id(DATE_FORMATS[kind])))
+        new.set("applyNumberFormat", "1")
+        xfs.append(new)
+        xfs.set("count", str(len(xfs)))
+        self.changed = True
+        self.cache[key] = str(len(xfs) - 1)
+        return self.cache[key]
+
+
+def _add_sheet(z: zipfile.ZipFile, parts: dict, name: str) -> str:
+    """Add an empty worksheet part named `name` (for trackers made before a sheet existed)."""
+    names = set(z.namelist()) | set(parts)
+    n = 1
+    while f"xl/worksheets/sheet{n}.xml" in names:
+        n += 1
+    part = f"xl/worksheets/sheet{n}.xml"
+    parts[part] = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{NS["m"]}" '
+                   f'xmlns:r="{NS["r"]}"><sheetData/></worksheet>').encode()
+    wb = pkg.workbook_part(z)
+    wb_rels = pkg.rels_path(wb)
+    rels = pkg.parse(parts.get(wb_rels) or z.read(wb_rels))
+    ids = {r.get("Id") for r in rels}
+    rid = next(f"rId{i}" for i in range(1, 10_000) if f"rId{i}" not in ids)
+    etree.SubElement(rels, f"{{{NS['pr']}}}Relationship", Id=rid, Type=pkg.SHEET_REL,
+                     Target=os.path.relpath(part, os.path.dirname(wb)).replace(os.sep, "/"))
+    parts[wb_rels] = pkg.serialise(rels)
+    book = pkg.parse(parts.get(wb) or z.read(wb))
+    sheets = book.find(f"{M}sheets")
+    sheet_id = max(int(s.get("sheetId")) for s in sheets) + 1
+    el = etree.SubElement(sheets, f"{M}sheet", name=name, sheetId=str(sheet_id))
+    el.set(pkg.R_ID, rid)
+    parts[wb] = pkg.serialise(book)
+    ct = pkg.parse(parts.get("[Content_Types].xml") or z.read("[Content_Types].xml"))
+    etree.SubElement(ct, f"{{{NS['ct']}}}Override", PartName="/" + part, ContentType=pkg.SHEET_CT)
+    parts["[Content_Types].xml"] = pkg.serialise(ct)
+    return part
+
+
+def _drop_calc_chain(z: zipfile.ZipFile, parts: dict) -> None:
+    """Excel rebuilds the calculation chain; a stale one makes it 'repair' the file."""
+    parts["xl/calcChain.xml"] = None
+    ct = pkg.parse(parts.get("[Content_Types].xml") or z.read("[Content_Types].xml"))
+    for o in ct.findall(f"{{{NS['ct']}}}Override"):
+        if o.get("PartName") == "/xl/calcChain.xml":
+            ct.remove(o)
+    parts["[Content_Types].xml"] = pkg.serialise(ct)
+    wb_rels = pkg.rels_path(pkg.workbook_part(z))
+    rels = pkg.parse(parts.get(wb_rels) or z.read(wb_rels))
+    for r in rels.findall(f"{{{NS['pr']}}}Relationship"):
+        if r.get("Type", "").endswith("/calcChain"):
+            rels.remove(r)
+    parts[wb_rels] = pkg.serialise(rels)
