@@ -81,7 +81,12 @@ def build_tracker(raw: RawWorkbook, rules: Rules) -> Tracker:
         _holidays(raw.sheets["Holidays"], t)
     if "Support offers" in raw.sheets:
         _support(raw.sheets["Support offers"], rules, t)
-    else:
+    if not t.support_offers:
+        # Schools must always be told where to find support: fall back to the shipped list.
+        if "Support offers" in raw.sheets:
+            t.problems.append(Problem("warning", "Support offers", None, None, "",
+                                      "no support offers are listed (or all are marked No)",
+                                      "list the wellbeing offers schools should hear about; the shipped list is used meanwhile."))
         t.support_offers = [SupportOffer(o["name"], o.get("provider", ""), o.get("detail", ""), o.get("contact", ""))
                             for o in rules.support_offers]
     log = raw.sheets["Email log"]

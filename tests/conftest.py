@@ -35,8 +35,10 @@ def write_tracker(path: Path, schools=SCHOOLS, staff=STAFF, inspections=(), foll
     """A tracker with every contract sheet, headers in row 1, the given rows below."""
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
+    offers = [{"Offer": o["name"], "Provider": o.get("provider"), "What it is": o.get("detail"),
+               "How to access": o.get("contact"), "Include in school emails": "Yes"} for o in load_rules().support_offers]
     data = {"Schools": schools, "Staff": staff, "Inspections": inspections, "Follow-ups": follow_ups,
-            "Holidays": holidays}
+            "Holidays": holidays, "Support offers": offers}
     for spec in schema.ALL:
         ws = wb.create_sheet(spec.name)
         ws.append(spec.headers())

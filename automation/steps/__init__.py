@@ -2,4 +2,7 @@
 
 from __future__ import annotations
 
-STEPS: list = []
+from automation.steps.concerns import concern_step
+from automation.steps.contact_plan import plan_step
+
+STEPS: list = [plan_step, concern_step]

@@ -1,0 +1,1 @@
+"""The LA's plans as plain data: the contact plan for an inspection."""
