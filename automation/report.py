@@ -41,3 +41,15 @@ def print_run(result, workbook: Path, dry_run: bool) -> int:
         print(line)
     attention = result.delivery.attention() if result.delivery else []
     return 1 if attention or (not dry_run and not result.saved) else 0
+
+
+def write_previews(messages, folder: Path) -> int:
+    """Save each planned message as .eml (to open in Outlook) and .html (to open in a browser)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for m in messages:
+        stem = f"{m.inspection_id}-{m.purpose}-v{m.version}"
+        (folder / f"{stem}.eml").write_bytes(m.as_bytes())
+        body = m.email.get_body(("html",))
+        if body is not None:
+            (folder / f"{stem}.html").write_text(body.get_content(), encoding="utf-8")
+    return len(messages)

@@ -27,6 +27,7 @@ def register(sub) -> None:
     p.add_argument("--config", type=Path, help="config.toml (default: embedded, messages to outbox/)")
     p.add_argument("--now", type=parse_now, help="fix the clock, e.g. 2026-11-16T13:05 (London time)")
     p.add_argument("--dry-run", action="store_true", help="show what would be sent and written; do nothing")
+    p.add_argument("--preview-dir", type=Path, help="with --dry-run: save each message as .eml and .html here to read")
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("sample", help="write a realistic sample tracker (invented schools) to try the product on")
@@ -79,6 +80,10 @@ def cmd_run(args) -> int:
     cfg = load_config(args.config)
     now = args.now or datetime.now(LONDON)
     result = run(args.workbook, cfg, now, dry_run=args.dry_run)
+    if args.dry_run and args.preview_dir:
+        from automation.report import write_previews
+
+        print(f"Previews of {write_previews(result.messages, args.preview_dir)} message(s) saved in {args.preview_dir}.")
     return print_run(result, args.workbook, dry_run=args.dry_run)
 
 

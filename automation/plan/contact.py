@@ -18,6 +18,7 @@ class Step:
     owner: str  # an officer's name, or who at the school
     school_sees: bool = True  # shown in the school's email (internal-only steps are not)
     kind: str = "task"  # task | call | deadline | meeting
+    school_text: str = ""  # how the school's email puts it, when that differs
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ def build_plan(insp: Inspection, school: School, staff: dict[str, Staff], cem: S
     steps = [
         Step(cal.add_working_hours(notified, t["acknowledge_within_working_hours"]),
              "Acknowledge the notification to the school and set out the LA's keep-in-touch times",
-             f"{sim.name} (SIM) or {ai.name} (AI)"),
+             f"{sim.name} (SIM) or {ai.name} (AI)",
+             school_text="A call from us to talk through how we will support you, and anything you need"),
         Step(_end_of_working_day(notified, cal), "SIM and AI agree the approach for this school: a visit before "
              "the start by the AI, email, or phone", f"{sim.name} and {ai.name}", school_sees=False),
     ]

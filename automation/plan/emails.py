@@ -62,7 +62,7 @@ def school_context(plan: ContactPlan, cfg: Config, changes: list[str], offers: l
     """For the headteacher: only what the school should see (no notes, no other schools)."""
     return {**_common(plan, cfg, changes),
             "headteacher": plan.school.headteacher,
-            "steps": [{"when": when(st.when), "what": st.what, "owner": st.owner}
+            "steps": [{"when": when(st.when), "what": st.school_text or st.what, "owner": st.owner}
                       for st in plan.steps if st.school_sees],
             "offers": [{"name": o.name, "provider": o.provider, "detail": o.detail, "access": o.access} for o in offers]}
 
