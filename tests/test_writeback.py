@@ -153,3 +153,16 @@ def test_dates_get_a_date_format_and_tables_grow(tmp_path):
     ws = wb["Email log"]
     assert ws.cell(4, 1).value == when and ws.cell(4, 1).number_format == "dd/mm/yyyy hh:mm"
     assert ws.tables["EmailLogTable"].ref == "A1:H4"
+
+
+def test_preformatted_empty_rows_do_not_stretch_a_table(tmp_path):
+    from openpyxl.worksheet.table import Table
+    path = write_tracker(tmp_path / "t.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Email log"]
+    ws.add_table(Table(displayName="EmailLogTable", ref="A1:H2"))
+    for r in range(2, 400):  # a template that pre-formats rows, as admin templates do
+        ws.cell(r, 1).number_format = "dd/mm/yyyy hh:mm"
+    wb.save(path)
+    apply_edits(path, [SheetEdit("Email log", {(2, 1): datetime(2026, 11, 16, 13, 5), (3, 1): datetime(2026, 11, 16, 13, 6)})])
+    assert openpyxl.load_workbook(path)["Email log"].tables["EmailLogTable"].ref == "A1:H3"

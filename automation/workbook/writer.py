@@ -152,7 +152,11 @@ class _Sheet:
         self.cols = [(int(c.get("min")), int(c.get("max")), c.get("style")) for c in root.iterfind(f"{M}cols/{M}col")]
 
     def last_row(self) -> int:
-        return self.numbers[-1] if self.numbers else 1
+        """The last row holding a value (pre-formatted empty rows do not count)."""
+        for n in reversed(self.numbers):
+            if any(c.find(f"{M}v") is not None or c.find(f"{M}is") is not None for c in self.rows[n]):
+                return n
+        return 1
 
     def truncate(self, keep_to: int) -> None:
         for n in [n for n in self.numbers if n > keep_to]:
@@ -225,7 +229,9 @@ class _Sheet:
         dim = self.root.find(f"{M}dimension")
         if dim is None or not self.numbers:
             return
-        maxc = max((pkg.split_ref(c.get("r"))[1] for r in self.rows.values() for c in r.iterfind(f"{M}c")), default=1)
+        # Cells are in column order within a row, so each row's last cell is its widest.
+        maxc = max((pkg.split_ref(r[-1].get("r"))[1] for r in self.rows.values()
+                    if len(r) and r[-1].tag == f"{M}c" and r[-1].get("r")), default=1)
         dim.set("ref", f"A1:{pkg.col_letter(maxc)}{self.numbers[-1]}")
 
 
