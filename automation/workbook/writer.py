@@ -147,7 +147,12 @@ class _Sheet:
     def __init__(self, root, styles: "_Styles"):
         self.root, self.styles = root, styles
         self.data = root.find(f"{M}sheetData")
-        self.rows = {int(r.get("r")): r for r in self.data.iterfind(f"{M}row")}
+        rows = list(self.data.iterfind(f"{M}row"))
+        if any(r.get("r") is None or any(c.get("r") is None for c in r.iterfind(f"{M}c")) for r in rows):
+            # Legal but rare (some generators): Excel itself always numbers them.
+            raise WorkbookError("The tracker was saved by a program that leaves cell references out; "
+                                "open it in Excel and save it once, then run again.")
+        self.rows = {int(r.get("r")): r for r in rows}
         self.numbers = sorted(self.rows)
         self.cols = [(int(c.get("min")), int(c.get("max")), c.get("style")) for c in root.iterfind(f"{M}cols/{M}col")]
 
