@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from filelock import FileLock, Timeout
 
@@ -99,28 +100,33 @@ def load_context(store: WorkbookStore, cfg: Config, now: datetime, journal: Jour
 
 
 def run(workbook: Path, cfg: Config, now: datetime, transport: Transport | None = None,
-        dry_run: bool = False, sleep=None, lock_timeout: float = 60) -> RunResult:
-    """The scheduled run; with dry_run nothing is sent or written."""
+        dry_run: bool = False, sleep=None, lock_timeout: float = 60, store=None,
+        select: Callable[[OutgoingMessage], bool] | None = None) -> RunResult:
+    """The scheduled run; with dry_run nothing is sent or written.
+
+    `store` reads and writes the tracker (default: the openpyxl/XML store on the file;
+    the ribbon passes its live-workbook store). `select` narrows what is sent (e.g. one
+    inspection, for a ribbon button); the tracker update still covers every row."""
     workbook = Path(workbook)
-    store = WorkbookStore(workbook)
+    store = store or WorkbookStore(workbook)
     if dry_run:
         ctx = load_context(store, cfg, now, _existing_journal(workbook, cfg))
-        messages = plan(ctx)
+        messages = [m for m in plan(ctx) if select is None or select(m)]
         fake = [_as_record(m, ctx.now) for m in messages]
         return RunResult(ctx, messages, tool_update(ctx, ctx.history + fake), notes=ctx.notes)
     try:
         with run_lock(workbook, cfg, lock_timeout):
-            return _apply(workbook, store, cfg, now, transport, sleep)
+            return _apply(workbook, store, cfg, now, transport, sleep, select)
     except Timeout:
         raise TrackerError(f"Another run on {workbook.name} is in progress (lock in {cfg.state_dir}); "
                            "it will finish in a moment — try again then.")
 
 
-def _apply(workbook, store, cfg, now, transport, sleep) -> RunResult:
+def _apply(workbook, store, cfg, now, transport, sleep, select=None) -> RunResult:
     journal = Journal(journal_path(workbook, cfg))
     try:
         ctx = load_context(store, cfg, now, journal)
-        messages = plan(ctx)
+        messages = [m for m in plan(ctx) if select is None or select(m)]
         report = None
         if messages:
             if transport is None:

@@ -267,3 +267,15 @@ def test_every_send_is_journaled_and_logged(tmp_path, cfg):
     log = list(openpyxl.load_workbook(path)["Email log"].iter_rows(min_row=2, values_only=True))
     assert sorted(row[7] for row in log) == sorted(m.message_id for m in sent)
     assert all(row[6] == "sent" for row in log)
+
+
+def test_concern_recorded_after_the_report_is_published_is_not_escalated(tmp_path, cfg):
+    """Back-filling history (a concern from a long-finished inspection) is not an emergency."""
+    old = inspection(notified=datetime(2026, 9, 14, 12, 0), start=datetime(2026, 9, 15),
+                     **{"Concerns raised": "Yes", "Concern notes": "Raised at the time.",
+                        "Report published": datetime(2026, 10, 20)})
+    live = inspection(urn="100002", notified=MON, **{"Concerns raised": "Yes", "Concern notes": "Head upset."})
+    path = write_tracker(tmp_path / "t.xlsx", inspections=[old, live])
+    _, sent = go(path, cfg, at(2026, 11, 17, 13, 0))
+    escalated = by_purpose(sent, "concern_escalation")
+    assert [m.inspection_id for m in escalated] == ["OFS-100002-20261116"]

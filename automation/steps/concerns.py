@@ -21,7 +21,9 @@ def concern_step(ctx: Context) -> list[OutgoingMessage]:
     """One escalation email per new concern state of each inspection."""
     out = []
     for insp in ctx.tracker.inspections:
-        if insp.concerns_raised != "Yes":
+        # Once the report is published the inspection is history: recording a past concern
+        # then (e.g. when back-filling the tracker) is not an emergency to escalate.
+        if insp.concerns_raised != "Yes" or insp.report_published:
             continue
         school = ctx.tracker.schools.get(insp.urn)
         if school is None:

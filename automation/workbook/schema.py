@@ -67,7 +67,7 @@ STAFF = Sheet("Staff", (
 ), table="StaffTable", key="Name")
 
 INSPECTIONS = Sheet("Inspections", (
-    C("Inspection ID", "text", False, 18, "Filled in by the tool.", tool=True),
+    C("Inspection ID", "text", False, 21, "Filled in by the tool.", tool=True),
     C("Status", "text", False, 22, "Filled in by the tool.", tool=True),
     C("URN", "urn", True, 10, "The school's URN, as on the Schools sheet."),
     C("Inspection type", "choice", True, 18, "Graded, Ungraded, Monitoring, Urgent (2024); Full, Monitoring, Focused monitoring (renewed).", "inspection_type"),
@@ -91,7 +91,7 @@ INSPECTIONS = Sheet("Inspections", (
 ), table="InspectionsTable", key="Inspection ID")
 
 FOLLOW_UPS = Sheet("Follow-ups", (
-    C("Inspection ID", "text", True, 18, tool=True),
+    C("Inspection ID", "text", True, 21, tool=True),
     C("School name", "text", False, 30, tool=True),
     C("Action", "long", True, 44, tool=True),
     C("Owner", "staff", False, 20, tool=True),
@@ -105,7 +105,7 @@ FOLLOW_UPS = Sheet("Follow-ups", (
 
 EMAIL_LOG = Sheet("Email log", (
     C("When", "datetime", False, 17, tool=True),
-    C("Inspection ID", "text", False, 18, tool=True),
+    C("Inspection ID", "text", False, 21, tool=True),
     C("Template", "text", False, 20, tool=True),
     C("Recipients", "long", False, 40, tool=True),
     C("Subject", "long", False, 44, tool=True),

@@ -1,0 +1,34 @@
+"""Choose the configured transport. Backends with extras are imported only when chosen,
+so a missing extra is a one-line message naming it, not a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from automation.config import Config
+from automation.errors import ConfigError
+from automation.mail.transport import MemoryTransport, OutboxTransport, Transport
+
+
+def make_transport(cfg: Config, workbook: Path) -> Transport:
+    """The transport named by [mail] transport, wrapped for test mode when configured."""
+    name = cfg.transport
+    if name == "outbox":
+        transport: Transport = OutboxTransport(cfg.resolve(Path(workbook), cfg.outbox_dir))
+    elif name == "memory":
+        transport = MemoryTransport()
+    elif name == "smtp":
+        from automation.mail.smtp import SmtpTransport
+
+        transport = SmtpTransport.from_config(cfg)
+    elif name == "ews":
+        from automation.mail.ews import EwsTransport
+
+        transport = EwsTransport.from_config(cfg)
+    elif name == "graph":
+        from automation.mail.graph import GraphTransport
+
+        transport = GraphTransport.from_config(cfg)
+    else:  # parse_config already refuses this; kept so a new name cannot slip through
+        raise ConfigError(f"{cfg.source}: key 'mail.transport' = {name!r} is not a known transport.")
+    return transport
