@@ -30,6 +30,8 @@ class Config:
     day_end: time = time(17, 0)
     state_dir: str = ".ofsted-tracker"  # journal and run lock, beside the workbook
     rules_dir: str = ""  # an LA's own copies of rules/*.toml
+    forms_dir: str = "forms"  # feedback forms, beside the workbook
+    forms_also_to: tuple[str, ...] = ()  # more recipients of completed feedback forms
     raw: dict = field(default_factory=dict, repr=False)  # every section, for the backends
 
     def section(self, dotted: str) -> dict:
@@ -81,6 +83,53 @@ def _refuse_secrets(data: dict, source: str, path: str = "") -> None:
                 f"delete it and set it in the environment or the system keyring (see README, 'Secrets').")
 
 
+# issue 4: the mail backends' keys, as data: key -> (type, (check, what a good value looks like) or None).
+_URL = (lambda v: v == "" or v.startswith(("https://", "http://")), "a URL starting https://")
+_SECONDS = (lambda v: v >= 0, "a number of seconds, 0 or more")
+BACKEND_KEYS = {
+    "mail.smtp.host": (str, None), "mail.smtp.port": (int, (lambda v: 0 < v < 65536, "a port number like 587")),
+    "mail.smtp.username": (str, None), "mail.smtp.ca_bundle": (str, None),
+    "mail.smtp.rate_per_minute": ((int, float), (lambda v: v >= 0, "messages a minute, e.g. 30 (0 = no limit)")),
+    "mail.smtp.timeout_seconds": ((int, float), (lambda v: v > 0, "a number of seconds, e.g. 60")),
+    "mail.ews.endpoint": (str, _URL), "mail.ews.auth": (str, (lambda v: v in ("basic", "ntlm", "oauth"), "basic, ntlm or oauth")),
+    "mail.ews.username": (str, None), "mail.ews.mailbox": (str, None),
+    "mail.ews.tenant_id": (str, None), "mail.ews.client_id": (str, None),
+    "mail.ews.server_version": (str, (lambda v: v == "" or v.replace(".", "").isdigit(), "a version like \"15.1\"")),
+    "mail.ews.max_wait_seconds": ((int, float), _SECONDS), "mail.ews.confirm_wait_seconds": ((int, float), _SECONDS),
+    "mail.ews.confirm_every_seconds": ((int, float), _SECONDS),
+    "mail.graph.tenant_id": (str, None), "mail.graph.client_id": (str, None), "mail.graph.mailbox": (str, None),
+    "mail.graph.authority": (str, _URL), "mail.graph.graph_url": (str, _URL), "mail.graph.ca_bundle": (str, None),
+    "mail.graph.rate_per_minute": ((int, float), (lambda v: v >= 0, "messages a minute, e.g. 30 (0 = no limit)")),
+    "mail.graph.timeout_seconds": ((int, float), (lambda v: v > 0, "a number of seconds, e.g. 60")),
+    "mail.graph.confirm_wait_seconds": ((int, float), _SECONDS), "mail.graph.confirm_every_seconds": ((int, float), _SECONDS),
+    "mail.graph.max_wait_seconds": ((int, float), _SECONDS),
+}
+REQUIRED = {"graph": ("mail.graph.tenant_id", "mail.graph.client_id")}
+
+
+def _check_backends(data: dict, source: str, transport: str) -> None:
+    """Every [mail.smtp]/[mail.ews]/[mail.graph] key has the right kind of value; test mode is an address."""
+    for dotted, (kind, check) in BACKEND_KEYS.items():
+        value = _get(data, source, dotted, object, None)
+        if value is None:
+            continue
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ConfigError(f"{source}: key '{dotted}' = {value!r} is the wrong kind of value — "
+                              f"it should be {check[1] if check else 'text in quotes'}.")
+        if check and not check[0](value):
+            raise ConfigError(f"{source}: key '{dotted}' = {value!r} should be {check[1]} — correct it.")
+    for dotted in REQUIRED.get(transport, ()):
+        if not _get(data, source, dotted, object, None):
+            raise ConfigError(f"{source}: transport '{transport}' needs key '{dotted}' — add it (see config.example.toml).")
+    redirect = _get(data, source, "mail.redirect_to", str, "")
+    allowed = [d.lower().lstrip("@") for d in _get(data, source, "mail.allowed_domains", tuple, ())]
+    if redirect and ("@" not in redirect or any(c in redirect for c in " ,;<>")):
+        raise ConfigError(f"{source}: key 'mail.redirect_to' = {redirect!r} should be one email address (test mode sends everything there).")
+    if redirect and allowed and redirect.rsplit("@", 1)[1].lower() not in allowed:
+        raise ConfigError(f"{source}: key 'mail.redirect_to' = {redirect!r} is outside mail.allowed_domains — "
+                          "use an address in your own domain, or add its domain.")
+
+
 def parse_config(data: dict, source: str) -> Config:
     """A Config from parsed TOML, with errors naming the file and key."""
     _refuse_secrets(data, source)
@@ -93,6 +142,7 @@ def parse_config(data: dict, source: str) -> Config:
     security = _get(data, source, "mail.smtp.security", str, "starttls")
     if security not in ("starttls", "ssl", "none"):
         raise ConfigError(f"{source}: key 'mail.smtp.security' = {security!r} is not starttls, ssl or none — correct it.")
+    _check_backends(data, source, transport)  # issue 4: [mail.smtp], [mail.ews], [mail.graph], redirect_to
     cfg = Config(
         source=source,
         la_name=_get(data, source, "la.name", str, Config.la_name),
@@ -106,6 +156,8 @@ def parse_config(data: dict, source: str) -> Config:
         day_end=_get(data, source, "working_hours.end", time, time(17, 0)),
         state_dir=_get(data, source, "paths.state_dir", str, ".ofsted-tracker"),
         rules_dir=_get(data, source, "paths.rules_dir", str, ""),
+        forms_dir=_get(data, source, "feedback_forms.folder", str, "forms"),
+        forms_also_to=_get(data, source, "feedback_forms.also_to", tuple, ()),
         raw=data,
     )
     if cfg.day_end <= cfg.day_start:

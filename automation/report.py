@@ -5,12 +5,57 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from automation.followups import DONE, NOT_NEEDED, OPEN, PAST
+
+# The run's stages in order, and the message purposes each one sends (by prefix).
+STAGES = (("Contact plans", ("contact_plan", "deferral")), ("Concerns", ("concern",)),
+          ("Feedback forms", ("feedback_form",)), ("Reminders", ("digest", "overdue_escalation")))
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def stage_lines(result) -> list[str]:
+    """One line per stage of the run, in the order the run does them."""
+    t, upd = result.context.tracker, result.update
+    errors = sum(1 for p in upd.problems if p.severity == "error")
+    new_ids = sum(1 for i in t.inspections if i.id_is_new)
+    lines = [f" 1 Check:          {len(t.inspections)} inspections, {len(t.schools)} schools; {errors} error(s), "
+             f"{len(upd.problems) - errors} warning(s) (see the Problems sheet)",
+             f" 2 Detect:         {_count(new_ids, 'new inspection')} given an Inspection ID" if new_ids
+             else " 2 Detect:         no new inspections"]
+    taken: set[int] = set()
+    for n, (label, prefixes) in enumerate(STAGES, start=3):
+        mine = [m for m in result.messages if m.purpose.startswith(prefixes)]
+        taken.update(id(m) for m in mine)
+        if label == "Reminders":
+            lines.append(_follow_up_line(result, n))
+            n += 1
+        by = Counter(m.purpose.replace("_", " ") for m in mine)
+        what = ", ".join(f"{k} x{v}" for k, v in sorted(by.items())) if mine else "nothing to send"
+        lines.append(f" {n} {label + ':':<16}{what}")
+    other = [m for m in result.messages if id(m) not in taken]
+    if other:
+        lines.append(f"   Other:          {_count(len(other), 'message')}")
+    return lines
+
+
+def _follow_up_line(result, n: int) -> str:
+    fus = result.update.follow_ups
+    if fus is None:
+        return f" {n} Follow-ups:     not compiled"
+    today = result.context.now.date()
+    states = Counter(f.state for f in fus)
+    overdue = sum(1 for f in fus if f.state == OPEN and f.due and f.due < today)
+    return (f" {n} Follow-ups:     {_count(len(fus), 'action')} for {len({f.inspection_id for f in fus})} inspection(s): "
+            f"{states[OPEN]} open ({overdue} overdue), {states[DONE]} done, {states[NOT_NEEDED]} no longer needed"
+            + (f", {states[PAST]} past (before tracking)" if states[PAST] else ""))
+
 
 def summary_lines(result, workbook: Path, dry_run: bool) -> list[str]:
-    """What happened (or would), what needs attention."""
-    t = result.context.tracker
-    lines = [f"{workbook.name}: {len(t.inspections)} inspections, {len(t.schools)} schools; "
-             f"{len(t.errors)} error(s), {len(t.problems) - len(t.errors)} warning(s) (see the Problems sheet)."]
+    """What happened (or would), stage by stage, and what needs attention."""
+    lines = [f"{workbook.name}, run at {result.context.now:%d/%m/%Y %H:%M}:", *stage_lines(result)]
     verb = "Would send" if dry_run else "Messages"
     if result.messages:
         lines.append(f"{verb}: {len(result.messages)}")
@@ -26,7 +71,8 @@ def summary_lines(result, workbook: Path, dry_run: bool) -> list[str]:
             lines.append(f"  ATTENTION {o.message.inspection_id} {o.message.purpose}: {o.state} — {o.detail}")
     lines.extend(result.notes)
     if dry_run:
-        lines.append(f"Dry run: nothing sent; {result.update.change_count()} tracker cell(s) would be updated.")
+        cells = result.cells_written if result.cells_written is not None else result.update.change_count()
+        lines.append(f"Dry run: nothing sent; {cells} tracker cell(s) would be updated.")
     elif result.saved:
         lines.append(f"Tracker updated ({result.cells_written} cell(s) written)." if result.cells_written
                      else "Tracker already up to date.")

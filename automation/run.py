@@ -14,10 +14,13 @@ from automation.calendar import WorkingCalendar
 from automation.config import Config
 from automation.context import Context
 from automation.errors import TrackerError, WorkbookLocked
+from automation.followups import compiled
+from automation.forms.runner import prepare_forms
 from automation.mail.delivery import DeliveryReport, Policy, deliver
 from automation.mail.journal import Journal, Record
 from automation.mail.message import OutgoingMessage, Renderer
 from automation.mail.transport import Transport
+from automation.outcomes import consistency_problems
 from automation.paths import email_templates_dir
 from automation.rules import Rules, load_rules
 from automation.status import status
@@ -34,7 +37,7 @@ class RunResult:
     update: TrackerUpdate
     delivery: DeliveryReport | None = None
     saved: bool = False
-    cells_written: int = 0
+    cells_written: int | None = 0  # with dry_run: what a real run would write
     save_note: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -50,7 +53,9 @@ def plan(ctx: Context) -> list[OutgoingMessage]:
 
 def tool_update(ctx: Context, records: list[Record]) -> TrackerUpdate:
     """The tool's cells as they should now be, from the tracker, the journal and the date."""
-    upd = TrackerUpdate(found_at=ctx.now, problems=list(ctx.tracker.problems))
+    follow = compiled(ctx)  # issue 5: the Follow-ups sheet, and what Status needs from it
+    upd = TrackerUpdate(found_at=ctx.now, problems=list(ctx.tracker.problems), follow_ups=follow.follow_ups)
+    upd.problems += follow.problems + [p for i in ctx.tracker.inspections for p in consistency_problems(i, ctx.rules)]
     plan_sent = {}
     for r in records:
         if r.purpose.startswith("contact_plan") and r.state == "sent":
@@ -61,7 +66,8 @@ def tool_update(ctx: Context, records: list[Record]) -> TrackerUpdate:
         sent_at = plan_sent.get(insp.inspection_id) or insp.contact_plan_sent
         if sent_at:
             upd.set(insp.row, "Contact plan sent", ctx.calendar.local(sent_at).replace(tzinfo=None, second=0, microsecond=0))
-        upd.set(insp.row, "Status", status(insp, sent_at is not None, ctx.now.date(), ctx.on_site_days(insp), ctx.calendar))
+        upd.set(insp.row, "Status", status(insp, sent_at is not None, ctx.now.date(), ctx.on_site_days(insp), ctx.calendar,
+                                           follow.by_inspection.get(insp.inspection_id)))
     for p in ctx.tracker.errors:
         if p.sheet == "Inspections" and p.row:
             upd.set(p.row, "Status", f"Problem: {p.column or 'row'} — see Problems sheet")
@@ -111,9 +117,14 @@ def run(workbook: Path, cfg: Config, now: datetime, transport: Transport | None 
     store = store or WorkbookStore(workbook)
     if dry_run:
         ctx = load_context(store, cfg, now, _existing_journal(workbook, cfg))
+        forms = prepare_forms(workbook, store, ctx, dry_run=True)  # feedback forms (issue 5B)
         messages = [m for m in plan(ctx) if select is None or select(m)]
         fake = [_as_record(m, ctx.now) for m in messages]
-        return RunResult(ctx, messages, tool_update(ctx, ctx.history + fake), notes=ctx.notes)
+        update = tool_update(ctx, ctx.history + fake)
+        forms.merge_into(update)  # feedback forms (issue 5B)
+        # cells_written: what a real run would write (a live-workbook store may not say: None)
+        pending = store.pending(update) if hasattr(store, "pending") else None
+        return RunResult(ctx, messages, update, cells_written=pending, notes=ctx.notes)
     try:
         with run_lock(workbook, cfg, lock_timeout):
             return _apply(workbook, store, cfg, now, transport, sleep, select)
@@ -126,6 +137,7 @@ def _apply(workbook, store, cfg, now, transport, sleep, select=None) -> RunResul
     journal = Journal(journal_path(workbook, cfg))
     try:
         ctx = load_context(store, cfg, now, journal)
+        forms = prepare_forms(workbook, store, ctx)  # feedback forms (issue 5B): write due, read completed
         messages = [m for m in plan(ctx) if select is None or select(m)]
         report = None
         if messages:
@@ -138,6 +150,7 @@ def _apply(workbook, store, cfg, now, transport, sleep, select=None) -> RunResul
             finally:
                 transport.close()
         update = tool_update(ctx, journal.records())
+        forms.merge_into(update)  # feedback forms (issue 5B): outcomes into blank tracker cells
         result = RunResult(ctx, messages, update, report, notes=ctx.notes)
         try:
             result.cells_written = store.save(update)
@@ -145,6 +158,9 @@ def _apply(workbook, store, cfg, now, transport, sleep, select=None) -> RunResul
         except WorkbookLocked as exc:
             result.save_note = (f"{exc} Nothing is lost: every email sent is in the journal, "
                                 "and the next run writes these updates.")
+        # Learning-review checklists and the oversight workbook (issue 6): tool-owned files.
+        from automation.oversight.hook import after_run
+        result.notes.extend(after_run(workbook, store, ctx, journal.records()))
         return result
     finally:
         journal.close()

@@ -10,7 +10,7 @@ from typing import Callable
 from automation.mail.journal import FINAL, Journal
 from automation.mail.message import OutgoingMessage
 from automation.mail.transport import (AmbiguousSendError, PermanentSendError,
-                                       TransientSendError, Transport)
+                                       TransientSendError, Transport, TransportDown)
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,73 @@ def deliver(messages: list[OutgoingMessage], transport: Transport, journal: Jour
     """Send each message at most once, recording every step in the journal."""
     policy = policy or Policy()
     report = DeliveryReport()
-    for msg in messages:
-        report.outcomes.append(_deliver_one(msg, transport, journal, now, policy, sleep))
+    down = ""
+    batch = _GroupCommit(journal)
+    try:
+        for msg in messages:
+            if down:  # the server is unreachable or refused the login: do not hammer it
+                report.outcomes.append(Outcome(msg, "deferred", f"not tried: {down}"))
+                continue
+            _pace(transport, batch)
+            batch.hold()
+            outcome = _deliver_one(msg, _Durable(transport, batch), journal, now, policy,
+                                   lambda secs: (batch.commit(), sleep(secs)))  # never back off uncommitted
+            report.outcomes.append(outcome)
+            if outcome.state == "deferred" and outcome.detail.startswith(DOWN):
+                down = outcome.detail[len(DOWN):]
+    finally:
+        batch.commit()
     return report
+
+
+def _pace(transport, batch) -> None:
+    """Wait out the transport's rate limit before the message is journalled, never after:
+    a run stopped during the wait then leaves nothing pending to puzzle over."""
+    limiter = getattr(transport, "limiter", None)
+    if limiter is not None and limiter.delay() > 0:
+        batch.commit()
+        limiter.sleep(limiter.delay())
+
+
+class _GroupCommit:
+    """One durable journal commit per message instead of two: a message's outcome waits in an
+    open transaction and is committed together with the next message's 'pending' record,
+    which is always committed before that message is handed over (or at the end of the batch)."""
+
+    def __init__(self, journal: Journal):
+        self.db = journal.db
+        self.open = False
+
+    def hold(self) -> None:
+        if not self.open:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.open = True
+
+    def commit(self) -> None:
+        if self.open:
+            self.db.execute("COMMIT")
+            self.open = False
+
+
+class _Durable:
+    """The transport, with everything journalled so far made durable before each hand-over."""
+
+    def __init__(self, transport: Transport, batch: _GroupCommit):
+        self.transport, self.batch = transport, batch
+        self.name = transport.name
+
+    def send(self, message: OutgoingMessage) -> None:
+        self.batch.commit()  # 'pending' is on disk before the message can leave
+        try:
+            self.transport.send(message)
+        finally:
+            self.batch.hold()
+
+    def confirm(self, message: OutgoingMessage) -> bool | None:
+        return self.transport.confirm(message)
+
+
+DOWN = "mail server unavailable: "
 
 
 def _deliver_one(msg, transport, journal, now, policy, sleep) -> Outcome:
@@ -72,8 +136,9 @@ def _deliver_one(msg, transport, journal, now, policy, sleep) -> Outcome:
             journal.finish(msg.key, "sent", now(), "confirmed sent after an interrupted run")
             return Outcome(msg, "sent", "confirmed sent after an interrupted run")
         if known is None:
-            detail = ("an earlier attempt was interrupted and this mail server cannot confirm "
-                      "whether it went; check the mailbox, then mark it sent or resend it")
+            detail = ("an earlier attempt was interrupted and the mail server cannot confirm whether it went "
+                      "(SMTP cannot; Exchange and Graph could not be asked just now and are asked again next run); "
+                      "check Sent Items, then `ofsted-tracker mail settle ... --sent` or `--resend`")
             journal.finish(msg.key, "unconfirmed", now(), detail)
             return Outcome(msg, "unconfirmed", detail)
     refused = refused_recipients(msg, policy.allowed_domains)
@@ -85,6 +150,9 @@ def _deliver_one(msg, transport, journal, now, policy, sleep) -> Outcome:
         journal.begin(msg, transport.name, now())
         try:
             transport.send(msg)
+        except TransportDown as exc:
+            journal.finish(msg.key, "deferred", now(), DOWN + exc.detail)
+            return Outcome(msg, "deferred", DOWN + exc.detail)
         except TransientSendError as exc:
             if attempt == policy.attempts:
                 journal.finish(msg.key, "deferred", now(), exc.detail)
@@ -112,6 +180,7 @@ def _settle_ambiguous(msg, transport, journal, now, detail) -> Outcome:
         # Known not to have gone: leave pending so the next run sends it.
         journal.finish(msg.key, "deferred", now(), detail)
         return Outcome(msg, "deferred", detail)
-    msg_detail = f"{detail}; the mail server cannot confirm delivery — check the mailbox, then mark it sent or resend it"
+    msg_detail = (f"{detail}; the mail server cannot confirm delivery — check Sent Items, then "
+                  "`ofsted-tracker mail settle ... --sent` or `--resend`")
     journal.finish(msg.key, "unconfirmed", now(), msg_detail)
     return Outcome(msg, "unconfirmed", msg_detail)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from automation.config import Config
 from automation.errors import ConfigError
-from automation.mail.transport import MemoryTransport, OutboxTransport, Transport
+from automation.mail.transport import MemoryTransport, OutboxTransport, RedirectTransport, Transport
 
 
 def make_transport(cfg: Config, workbook: Path) -> Transport:
@@ -31,4 +31,6 @@ def make_transport(cfg: Config, workbook: Path) -> Transport:
         transport = GraphTransport.from_config(cfg)
     else:  # parse_config already refuses this; kept so a new name cannot slip through
         raise ConfigError(f"{cfg.source}: key 'mail.transport' = {name!r} is not a known transport.")
+    if cfg.redirect_to:  # test mode: everything to one address, marked as a test
+        return RedirectTransport(transport, cfg.redirect_to)
     return transport

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import tempfile
+import time
+from collections import deque
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Callable, Protocol, runtime_checkable
 
 from automation.mail.message import OutgoingMessage
 
@@ -25,6 +28,11 @@ class TransientSendError(SendError):
     def __init__(self, detail: str, retry_after: float | None = None):
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class TransportDown(TransientSendError):
+    """The server cannot be reached or refuses the login: nothing was handed over, and the
+    rest of the batch would fail the same way, so delivery stops and the next run tries again."""
 
 
 class PermanentSendError(SendError):
@@ -105,3 +113,96 @@ class OutboxTransport:
 
     def close(self) -> None:
         pass
+
+
+class RateLimiter:
+    """At most `per_minute` hand-overs in any 60 seconds (Exchange Online allows about 30)."""
+
+    def __init__(self, per_minute: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.per_minute = per_minute
+        self.clock, self.sleep = clock, sleep
+        self.times: deque[float] = deque()
+
+    def delay(self) -> float:
+        """Seconds until one more hand-over is allowed (0 if now); waits for nothing."""
+        if self.per_minute <= 0 or len(self.times) < self.per_minute:
+            return 0.0
+        recent = [t for t in self.times if self.clock() - t < 60 - 1e-6]
+        return 0.0 if len(recent) < self.per_minute else 60 - (self.clock() - recent[-int(self.per_minute)])
+
+    def wait(self) -> float:
+        """Sleep until one more hand-over is allowed; returns the seconds slept."""
+        if self.per_minute <= 0:
+            return 0.0
+        slept = 0.0
+        while True:
+            now = self.clock()
+            while self.times and now - self.times[0] >= 60 - 1e-6:
+                self.times.popleft()
+            if len(self.times) < self.per_minute:
+                break
+            wait = 60 - (now - self.times[0])
+            self.sleep(wait)
+            slept += wait
+        self.times.append(now)
+        return slept
+
+
+TEST_NOTE = ("TEST MODE: this message was redirected to {to}. It would have gone to: {orig}.\n"
+             "Nothing was sent to the real recipients.\n\n")
+
+
+def redirected(message: OutgoingMessage, to: str) -> OutgoingMessage:
+    """The same message (same key; a test Message-ID) addressed only to `to`, marked as a test."""
+    em = copy.deepcopy(message.email)
+    orig = ", ".join(message.recipients)
+    for h in ("To", "Cc", "Bcc"):
+        del em[h]
+    em["To"] = to
+    em["X-Tracker-Original-Recipients"] = orig
+    # A Message-ID of its own, so a test copy in Sent Items can never "confirm" a real send later.
+    em.replace_header("Message-ID", message.message_id.replace("<ofsted-tracker.", "<ofsted-tracker.test.", 1))
+    subject = message.subject if message.subject.startswith("[TEST] ") else f"[TEST] {message.subject}"
+    em.replace_header("Subject", subject)
+    note = TEST_NOTE.format(to=to, orig=orig)
+    for part in em.walk():
+        if part.get_content_maintype() != "text" or part.get_filename():
+            continue
+        if part.get_content_subtype() == "plain":
+            part.set_content(note + part.get_content(), cte="quoted-printable")
+        elif part.get_content_subtype() == "html":
+            banner = f'<p style="background:#fde68a;padding:8px"><strong>{_html(note.strip())}</strong></p>'
+            body = part.get_content()
+            body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + banner, body, count=1) if "<body" in body else banner + body
+            part.set_content(body, subtype="html", cte="quoted-printable")
+    return type(message)(message.key, message.inspection_id, message.purpose, message.version, (to,), (),
+                         subject, message.reason, em, message.facts)
+
+
+def _html(text: str) -> str:
+    import html
+
+    return html.escape(text).replace("\n", "<br>")
+
+
+class RedirectTransport:
+    """Test mode: every message goes to one address instead, marked as a test."""
+
+    def __init__(self, inner: Transport, to: str):
+        self.inner, self.to = inner, to
+        self.name = f"{inner.name} (test mode to {to})"
+
+    @property
+    def limiter(self):
+        """The inner transport's rate limit, so delivery paces test mode the same way."""
+        return getattr(self.inner, "limiter", None)
+
+    def send(self, message: OutgoingMessage) -> None:
+        self.inner.send(redirected(message, self.to))
+
+    def confirm(self, message: OutgoingMessage) -> bool | None:
+        return self.inner.confirm(redirected(message, self.to))
+
+    def close(self) -> None:
+        self.inner.close()

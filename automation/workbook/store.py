@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from pathlib import Path
 
 from automation import values as V
@@ -28,19 +29,26 @@ class WorkbookStore:
     def save(self, update: TrackerUpdate) -> int:
         """Write the update; returns the number of cells written. Raises WorkbookLocked."""
         raw = self.raw or self.load()
-        current = {n: cells for n, cells in raw.sheets["Inspections"].rows}
-        update = changed_cells(update, current)
-        edits = [e for e in (
-            self._inspections(raw.sheets["Inspections"], update),
-            self._follow_ups(raw.sheets["Follow-ups"], update),
-            self._email_log(raw.sheets["Email log"], update),
-            self._problems(raw.sheets.get("Problems"), update),
-        ) if e is not None and (e.cells or e.truncate_after is not None)]
+        edits = self._edits(raw, update)
         if not edits:
             return 0
         apply_edits(self.path, edits, raw.digest)
         self.raw = None  # the file changed: read afresh next time
         return sum(len(e.cells) for e in edits)
+
+    def pending(self, update: TrackerUpdate) -> int:
+        """How many cells save() would write (for --dry-run); writes nothing."""
+        return sum(len(e.cells) for e in self._edits(self.raw or self.load(), update))
+
+    def _edits(self, raw: RawWorkbook, update: TrackerUpdate) -> list[SheetEdit]:
+        current = {n: cells for n, cells in raw.sheets["Inspections"].rows}
+        update = changed_cells(update, current)
+        return [e for e in (
+            self._inspections(raw.sheets["Inspections"], update),
+            self._follow_ups(raw.sheets["Follow-ups"], update),
+            self._email_log(raw.sheets["Email log"], update),
+            self._problems(raw.sheets.get("Problems"), update),
+        ) if e is not None and (e.cells or e.truncate_after is not None)]
 
     @staticmethod
     def _columns(sheet: RawSheet, spec: schema.Sheet, edit: SheetEdit) -> dict[str, int]:
@@ -74,11 +82,12 @@ class WorkbookStore:
         nxt = max([sheet.header_row, *[n for n, c in sheet.rows if c]]) + 1
         for fu in update.follow_ups:
             row = rows_by_key.get(fu.key)
+            known = row is not None
             if row is None:
                 row, nxt = nxt, nxt + 1
             values = {"Inspection ID": fu.inspection_id, "School name": fu.school_name, "Action": fu.action,
                       "Owner": fu.owner, "Due": fu.due, "Reason": fu.reason, "State": fu.state, "Key": fu.key}
-            if row not in rows_by_key.values():  # officers' Done and Notes are theirs: only seeded
+            if not known:  # officers' Done and Notes are theirs: only seeded
                 values.update({"Done": fu.done or None, "Notes": fu.notes or None})
             for h, v in values.items():
                 if _differs(current.get(row, {}).get(h), v):
@@ -123,6 +132,8 @@ class WorkbookStore:
 def _differs(old, new) -> bool:
     if isinstance(new, (int, float)) and not isinstance(new, bool) and isinstance(old, (int, float)):
         return old != new
+    if isinstance(new, date) and not isinstance(new, datetime) and isinstance(old, datetime):
+        return old != datetime.combine(new, time(0, 0))  # a date cell reads back as midnight
     return V.text(old) != V.text(new)
 
 

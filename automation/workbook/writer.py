@@ -155,6 +155,7 @@ class _Sheet:
         self.rows = {int(r.get("r")): r for r in rows}
         self.numbers = sorted(self.rows)
         self.cols = [(int(c.get("min")), int(c.get("max")), c.get("style")) for c in root.iterfind(f"{M}cols/{M}col")]
+        self._row_styles: dict[int, dict[int, str]] = {}
 
     def last_row(self) -> int:
         """The last row holding a value (pre-formatted empty rows do not count)."""
@@ -166,6 +167,7 @@ class _Sheet:
     def truncate(self, keep_to: int) -> None:
         for n in [n for n in self.numbers if n > keep_to]:
             self.data.remove(self.rows.pop(n))
+            self._row_styles.pop(n, None)
         self.numbers = sorted(self.rows)
 
     def _row(self, r: int):
@@ -196,12 +198,20 @@ class _Sheet:
         new = etree.SubElement(row, f"{M}c", r=ref)
         return new
 
+    def _styles_of(self, n: int) -> dict[int, str]:
+        """Column -> style of row n's styled cells (cached: appending thousands of rows
+        would otherwise re-read the rows above for every cell)."""
+        got = self._row_styles.get(n)
+        if got is None:
+            got = {pkg.split_ref(cell.get("r"))[1]: cell.get("s") for cell in self.rows[n].iterfind(f"{M}c") if cell.get("s")}
+            self._row_styles[n] = got
+        return got
+
     def _style_above(self, r: int, c: int) -> str | None:
         i = bisect.bisect_left(self.numbers, r)
         for n in reversed(self.numbers[max(0, i - 30):i]):
-            for cell in self.rows[n].iterfind(f"{M}c"):
-                if pkg.split_ref(cell.get("r"))[1] == c and cell.get("s") and n > 1:
-                    return cell.get("s")
+            if n > 1 and c in self._styles_of(n):
+                return self._styles_of(n)[c]
         return next((s for lo, hi, s in self.cols if lo <= c <= hi and s), None)
 
     def set(self, r: int, c: int, value) -> bool:
@@ -228,6 +238,8 @@ class _Sheet:
             t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
         if style:
             cell.set("s", style)
+            if r in self._row_styles:
+                self._row_styles[r][c] = style
         return had_formula
 
     def fix_dimension(self) -> None:

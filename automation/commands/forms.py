@@ -1,0 +1,35 @@
+"""`ofsted-tracker forms WORKBOOK`: the feedback-form part of the run, on demand — write the
+forms that are due, read completed ones into the tracker, email each completed form once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from automation.calendar import LONDON
+from automation.commands.basic import parse_now
+from automation.config import load_config
+
+
+def register(sub) -> None:
+    p = sub.add_parser("forms", help="write due feedback forms; read completed ones into the tracker and share them")
+    p.add_argument("workbook", type=Path)
+    p.add_argument("--config", type=Path, help="config.toml (default: embedded, messages to outbox/)")
+    p.add_argument("--now", type=parse_now, help="fix the clock, e.g. 2026-11-18T08:00 (London time)")
+    p.add_argument("--dry-run", action="store_true", help="show what would be written and sent; do nothing")
+    p.set_defaults(handler=cmd_forms)
+
+
+def cmd_forms(args) -> int:
+    from automation.report import print_run
+    from automation.run import run
+    from automation.steps.feedback_form import PURPOSE
+
+    cfg = load_config(args.config)
+    now = args.now or datetime.now(LONDON)
+    # The whole run keeps the tracker's own cells right; only the forms' emails are sent now
+    # (contact plans and the rest wait for the scheduled run).
+    result = run(args.workbook, cfg, now, dry_run=args.dry_run, select=lambda m: m.purpose == PURPOSE)
+    folder = cfg.resolve(args.workbook, cfg.forms_dir)
+    print(f"Feedback forms folder: {folder} ({len(result.context.forms)} completed form(s) read).")
+    return print_run(result, args.workbook, dry_run=args.dry_run)

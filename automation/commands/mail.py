@@ -1,0 +1,133 @@
+"""mail test, mail unsettled and mail settle: try the configured transport with one message,
+list messages an officer must look at, and settle an unconfirmed one (mark sent / resend)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from automation.calendar import LONDON
+from automation.config import load_config
+from automation.errors import MailError, TrackerError
+
+# What an officer can decide for a message the product could not settle itself.
+SETTLE = {
+    "sent": ("sent", "marked sent by an officer after checking the mailbox"),
+    "resend": ("deferred", "an officer asked for it to be sent again; the next run sends it"),
+}
+
+
+def register(sub) -> None:
+    p = sub.add_parser("mail", help="try the mail transport; list and settle unconfirmed messages")
+    msub = p.add_subparsers(dest="mail_command", required=True, metavar="ACTION")
+
+    t = msub.add_parser("test", help="send one test message through the configured transport")
+    t.add_argument("--config", type=Path, help="config.toml (default: embedded, to outbox/)")
+    t.add_argument("--to", help="address to send to (default: the shared mailbox, [mail] sender)")
+    t.add_argument("--outbox-base", type=Path, default=Path("tracker.xlsx"),
+                   help="with the outbox transport: a workbook path whose folder holds outbox/")
+    t.set_defaults(handler=cmd_test)
+
+    u = msub.add_parser("unsettled", help="list messages that are unconfirmed, pending, deferred, failed or blocked")
+    u.add_argument("workbook", type=Path)
+    u.add_argument("--config", type=Path)
+    u.set_defaults(handler=cmd_unsettled)
+
+    s = msub.add_parser("settle", help="decide an unconfirmed message: --sent (it went) or --resend")
+    s.add_argument("workbook", type=Path)
+    s.add_argument("message", help="the Message ID from the Email log (or its key)")
+    s.add_argument("--config", type=Path)
+    how = s.add_mutually_exclusive_group(required=True)
+    how.add_argument("--sent", dest="decision", action="store_const", const="sent",
+                     help="you found it in the shared mailbox's Sent Items: record it as sent")
+    how.add_argument("--resend", dest="decision", action="store_const", const="resend",
+                     help="it did not go: the next run sends it again")
+    s.set_defaults(handler=cmd_settle)
+
+
+def test_message(cfg, to: str, now: datetime):
+    """A small message that says which transport and config sent it."""
+    from automation.mail.message import build_message
+
+    text = (f"This is a test message from ofsted-tracker for {cfg.la_name}.\n"
+            f"Transport: {cfg.transport}; config: {cfg.source}; sent {now:%d %B %Y %H:%M}.\n"
+            "If you can read this, the mail settings work. No school was contacted.\n")
+    return build_message(sender=cfg.sender, to=[to], subject=f"ofsted-tracker test message ({cfg.transport})",
+                         text=text, html=None, inspection_id="TEST", purpose="transport_test",
+                         version=int(now.timestamp()), when=now, reason="mail test command")
+
+
+def cmd_test(args) -> int:
+    from automation.mail.delivery import Policy, deliver
+    from automation.mail.factory import make_transport
+    from automation.mail.journal import Journal
+
+    cfg = load_config(args.config)
+    now = datetime.now(LONDON)
+    msg = test_message(cfg, args.to or cfg.sender, now)
+    transport = make_transport(cfg, args.outbox_base)
+    journal = Journal(":memory:")  # a test message is not part of any tracker's record
+    try:
+        report = deliver([msg], transport, journal, lambda: now,
+                         Policy(attempts=2, allowed_domains=cfg.allowed_domains))
+    finally:
+        transport.close()
+        journal.close()
+    outcome = report.outcomes[0]
+    where = ", ".join(msg.recipients) if not cfg.redirect_to else f"{cfg.redirect_to} (test mode)"
+    if outcome.state == "sent":
+        print(f"Sent a test message through {transport.name} to {where}. Message ID {msg.message_id}.")
+        return 0
+    print(f"The test message was NOT confirmed sent through {transport.name}: {outcome.state}: {outcome.detail}")
+    return MailError.exit_code
+
+
+def _journal(args):
+    from automation.mail.journal import Journal
+    from automation.run import journal_path
+
+    cfg = load_config(args.config)
+    path = journal_path(args.workbook, cfg)
+    if not path.exists():
+        raise TrackerError(f"No send journal for {args.workbook.name} at {path} — nothing has been sent from it yet "
+                           "(or use the same --config as the runs, so test mode and real mode are not mixed up).")
+    return cfg, Journal(path)
+
+
+def cmd_unsettled(args) -> int:
+    _, journal = _journal(args)
+    try:
+        recs = [r for r in journal.records() if r.state != "sent"]
+    finally:
+        journal.close()
+    for r in recs:
+        print(f"{r.state:<12} {r.inspection_id:<12} {r.purpose:<22} {', '.join(r.recipients)}\n"
+              f"             {r.message_id}  {r.detail}")
+    unconfirmed = sum(1 for r in recs if r.state == "unconfirmed")
+    print(f"{len(recs)} message(s) not sent; {unconfirmed} unconfirmed need an officer "
+          "(check Sent Items, then `ofsted-tracker mail settle WORKBOOK MESSAGE-ID --sent` or `--resend`).")
+    return 0
+
+
+def cmd_settle(args) -> int:
+    from automation.run import run_lock
+
+    cfg, journal = _journal(args)
+    try:
+        wanted = args.message.strip()
+        rec = journal.get(wanted) or next((r for r in journal.records() if r.message_id.strip("<>") == wanted.strip("<>")), None)
+        if rec is None:
+            raise TrackerError(f"No message {wanted!r} in the journal of {args.workbook.name} — copy the Message ID "
+                               "from the Email log sheet (or from `ofsted-tracker mail unsettled`).")
+        if rec.state == "sent":
+            print(f"{rec.message_id} is already recorded as sent; nothing changed.")
+            return 0
+        if rec.state not in ("unconfirmed", "pending", "deferred", "failed"):
+            raise TrackerError(f"{rec.message_id} is {rec.state}: {rec.detail} — it cannot be settled this way.")
+        state, detail = SETTLE[args.decision]
+        with run_lock(args.workbook, cfg):  # never while a run is sending
+            journal.finish(rec.key, state, datetime.now(LONDON), detail)
+    finally:
+        journal.close()
+    print(f"{rec.message_id} ({rec.purpose}, {rec.inspection_id}): {detail}.")
+    return 0

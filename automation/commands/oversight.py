@@ -1,0 +1,95 @@
+"""review, oversight, summary and import-schools: learning reviews and leadership oversight
+(issue 6). Thin: each reads the tracker and calls the library."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from automation.calendar import LONDON
+from automation.commands.basic import parse_now
+from automation.config import load_config
+
+
+def register(sub) -> None:
+    p = sub.add_parser("review", help="write the learning-review checklist for an inspection")
+    p.add_argument("workbook", type=Path)
+    p.add_argument("inspection_id", metavar="INSPECTION-ID")
+    p.add_argument("--config", type=Path)
+    p.add_argument("--now", type=parse_now, help="fix the clock (London time)")
+    p.add_argument("--replace", action="store_true",
+                   help="write a fresh checklist even if one exists (the old one's contents are lost)")
+    p.set_defaults(handler=cmd_review)
+
+    p = sub.add_parser("oversight", help="rebuild the oversight workbook (figures and charts by term, district and SIM)")
+    p.add_argument("workbook", type=Path)
+    p.add_argument("--config", type=Path)
+    p.add_argument("--now", type=parse_now, help="fix the clock (London time)")
+    p.set_defaults(handler=cmd_oversight)
+
+    p = sub.add_parser("summary", help="write the HMI meeting summary (HTML) for a term")
+    p.add_argument("workbook", type=Path)
+    p.add_argument("--term", required=True, help='e.g. "2026-27 Autumn"')
+    p.add_argument("--anonymise", action="store_true", help="leave school names and URNs out")
+    p.add_argument("--out", type=Path, help="the HTML file to write (default: in the reports folder)")
+    p.add_argument("--config", type=Path)
+    p.add_argument("--now", type=parse_now, help="fix the clock (London time)")
+    p.set_defaults(handler=cmd_summary)
+
+    p = sub.add_parser("import-schools", help="fill or refresh the Schools sheet from the DfE GIAS extract (CSV)")
+    p.add_argument("workbook", type=Path)
+    p.add_argument("csv", type=Path, metavar="EDUBASEALLDATA.CSV")
+    p.add_argument("--la", required=True, help="the LA code in GIAS, e.g. 850")
+    p.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+    p.add_argument("--config", type=Path)
+    p.set_defaults(handler=cmd_import_schools)
+
+
+def _now(args) -> datetime:
+    return args.now or datetime.now(LONDON)
+
+
+def cmd_review(args) -> int:
+    from automation.review.service import load_for_reports, make_review
+
+    cfg = load_config(args.config)
+    ctx, raw = load_for_reports(args.workbook, cfg, _now(args))
+    path, written = make_review(ctx, raw, args.workbook, args.inspection_id, overwrite=args.replace)
+    if written:
+        print(f"Learning-review checklist written: {path}")
+    else:
+        print(f"A checklist already exists and was left as it is: {path}\n"
+              "(use --replace to write a fresh one; the existing one's contents would be lost).")
+    return 0
+
+
+def cmd_oversight(args) -> int:
+    from automation.oversight.service import refresh_oversight
+    from automation.review.service import load_for_reports
+
+    cfg = load_config(args.config)
+    ctx, raw = load_for_reports(args.workbook, cfg, _now(args))
+    path = refresh_oversight(ctx, raw, args.workbook)
+    print(f"Oversight workbook written: {path}")
+    return 0
+
+
+def cmd_summary(args) -> int:
+    from automation.oversight.summary import write_summary
+    from automation.review.service import load_for_reports
+
+    cfg = load_config(args.config)
+    ctx, raw = load_for_reports(args.workbook, cfg, _now(args))
+    path = write_summary(ctx, raw, args.workbook, args.term, args.anonymise, args.out)
+    print(f"HMI meeting summary for {args.term} written: {path}")
+    return 0
+
+
+def cmd_import_schools(args) -> int:
+    from automation.gias import import_schools
+
+    cfg = load_config(args.config)
+    report = import_schools(args.workbook, args.csv, args.la, cfg, dry_run=args.dry_run)
+    for line in report.lines(dry_run=args.dry_run):
+        print(line)
+    return 0

@@ -1,0 +1,261 @@
+"""Compile the Follow-ups sheet from rules held as data (rules/follow_ups.toml).
+
+Each action has a stable Key (inspection id : rule id [: occurrence]), so recompiling is
+idempotent: officers' Done and Notes are kept, an action whose reason has gone is marked
+"No longer needed" (never deleted), and a typed Done makes its State Done."""
+
+from __future__ import annotations
+
+import calendar as _cal
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from automation.calendar import WorkingCalendar
+from automation.errors import ConfigError, Problem
+from automation.model import FollowUp, Inspection, Tracker
+from automation.outcomes import Outcome, outcome
+from automation.rules import Rules
+from automation.status import last_day
+
+OPEN, DONE, NOT_NEEDED = "Open", "Done", "No longer needed"
+PAST = "Past: not tracked"  # already long overdue when first listed (history before the tool)
+ANCHORS = ("last_day", "final_feedback", "draft_report_received", "report_published", "feedback_form_completed")
+FACTS = ("ended", "concerns_raised", "conduct_concerns", "outcome_recorded", "adverse", "category", "monitoring",
+         "maintained", "feedback_form_completed", "draft_report_received", "report_published", "later_inspection",
+         "learning_review_requested", "learning_review_in_progress", "learning_review_complete")
+
+
+@dataclass(frozen=True)
+class ActionRule:
+    id: str
+    action: str
+    owner: str
+    when: tuple[tuple[str, ...], ...]  # all of: any of
+    done_when: tuple[tuple[str, ...], ...]
+    anchor: str
+    working_days: int
+    months: int
+    repeat: int
+    every: int
+    reason: str
+
+
+@dataclass
+class Compiled:
+    """The whole list to write, and what the run summary says about it."""
+
+    follow_ups: list[FollowUp] = field(default_factory=list)
+    by_inspection: dict[str, list[FollowUp]] = field(default_factory=dict)
+    new: int = 0
+    retired: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _conds(rule_id: str, key: str, raw) -> tuple[tuple[str, ...], ...]:
+    out = []
+    for item in raw or ():
+        alts = tuple(" ".join(a.split()) for a in str(item).split("|"))
+        for a in alts:
+            if a.removeprefix("not ") not in FACTS:
+                raise ConfigError(f"Rules file follow_ups.toml, action '{rule_id}', {key}: {a!r} is not a known fact — "
+                                  f"use one of: {', '.join(FACTS)} (or 'not ' before one).")
+        out.append(alts)
+    return tuple(out)
+
+
+def action_rules(rules: Rules) -> list[ActionRule]:
+    """The follow-up rules, checked (errors name the rule and key)."""
+    out = []
+    for i, a in enumerate(rules.extra.get("follow_ups", {}).get("action", []), start=1):
+        rid = a.get("id") or f"#{i}"
+        try:
+            anchor = a.get("anchor", "last_day")
+            if anchor not in ANCHORS:
+                raise ConfigError(f"Rules file follow_ups.toml, action '{rid}': anchor {anchor!r} is not one of {', '.join(ANCHORS)}.")
+            out.append(ActionRule(rid, a["action"], a["owner"], _conds(rid, "when", a["when"]),
+                                  _conds(rid, "done_when", a.get("done_when")), anchor,
+                                  int(a.get("working_days", 0)), int(a.get("months", 0)),
+                                  max(1, int(a.get("repeat", 1))), int(a.get("every_working_days", 5)), a.get("reason", "")))
+        except KeyError as exc:
+            raise ConfigError(f"Rules file follow_ups.toml, action '{rid}' lacks the key {exc} — compare it with the shipped copy.")
+    return out
+
+
+def holds(conds: tuple[tuple[str, ...], ...], facts: dict[str, bool]) -> bool:
+    """Every condition holds (each is one or more alternatives; 'not x' negates)."""
+    return all(any(not facts[a[4:]] if a.startswith("not ") else facts[a] for a in alts) for alts in conds)
+
+
+def add_months(d: date, months: int) -> date:
+    """The same day of the month `months` later (the month's last day if shorter)."""
+    y, m = divmod(d.month - 1 + months, 12)
+    y, m = d.year + y, m + 1
+    return date(y, m, min(d.day, _cal.monthrange(y, m)[1]))
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One inspection as the rules see it."""
+
+    insp: Inspection
+    outcome: Outcome
+    last_day: date
+    facts: dict[str, bool]
+    anchors: dict[str, date | None]
+    fields: dict[str, str]
+
+
+def subject(insp: Inspection, rules: Rules, last_day: date, today: date, later: bool, maintained: bool) -> Subject:
+    """The facts, anchor dates and wording fields of an inspection."""
+    o = outcome(insp, rules)
+    fw = rules.frameworks[insp.framework]
+    lr = insp.learning_review
+    facts = {
+        "ended": today > last_day, "concerns_raised": insp.concerns_raised == "Yes",
+        "conduct_concerns": insp.conduct_concerns == "Yes", "outcome_recorded": o.recorded, "adverse": o.adverse,
+        "category": o.in_category, "monitoring": o.monitoring, "maintained": maintained,
+        "feedback_form_completed": insp.feedback_form_completed is not None,
+        "draft_report_received": insp.draft_report_received is not None,
+        "report_published": insp.report_published is not None, "later_inspection": later,
+        "learning_review_requested": lr == "Requested", "learning_review_in_progress": lr == "In progress",
+        "learning_review_complete": lr == "Complete",
+    }
+    anchors = {"last_day": last_day,
+               "final_feedback": insp.final_feedback_at.date() if insp.final_feedback_at else last_day,
+               "draft_report_received": insp.draft_report_received, "report_published": insp.report_published,
+               "feedback_form_completed": insp.feedback_form_completed}
+    adverse = "; ".join(f"{a} {g}" for a, g in insp.grades.items() if g in fw.adverse)
+    if o.safeguarding_failed:
+        adverse = "; ".join(x for x in (adverse, f"safeguarding {insp.safeguarding}") if x)
+    fields = {"category": o.category or "implied by the grades — record it in Category of concern",
+              "adverse": adverse or o.category or "recorded", "monitoring": adverse or "recorded",
+              "learning_review": lr or "blank"}
+    return Subject(insp, o, last_day, facts, anchors, fields)
+
+
+def _due(rule: ActionRule, s: Subject, n: int, cal: WorkingCalendar) -> date | None:
+    anchor = s.anchors[rule.anchor]
+    if anchor is None:
+        return None
+    if rule.months:
+        return cal.on_or_after(add_months(anchor, rule.months))
+    return cal.add_working_days(anchor, rule.working_days + n * rule.every)
+
+
+def _text(template: str, rule: ActionRule, values: dict) -> str:
+    try:
+        return template.format_map(values)
+    except (KeyError, ValueError, IndexError) as exc:
+        raise ConfigError(f"Rules file follow_ups.toml, action '{rule.id}': the text {template!r} uses {exc}, "
+                          f"which is not one of {{{'}, {'.join(values)}}}.")
+
+
+def owner_for(role: str, insp: Inspection, tracker: Tracker, rules: Rules) -> str:
+    """The Staff name who owns an action: the school's SIM/AI, its phase's CEM, or the role's officer."""
+    school = tracker.schools.get(insp.urn)
+    if school is None:
+        return ""
+    if role == "SIM":
+        return school.sim
+    if role == "AI":
+        return school.ai
+    if role == "CEM":
+        cem = tracker.cem_for(school, rules.cem_for_phase)
+        return cem.name if cem else ""
+    first = min((s for s in tracker.staff.values() if s.role == role), key=lambda s: s.row, default=None)
+    return first.name if first else ""
+
+
+def proposed(rules_list: list[ActionRule], s: Subject, school_name: str, owner, cal: WorkingCalendar) -> list[FollowUp]:
+    """The actions the rules want for one inspection, with State from the tracker's own data."""
+    out = []
+    iid = s.insp.inspection_id
+    for rule in rules_list:
+        if not holds(rule.when, s.facts):
+            continue
+        done = bool(rule.done_when) and holds(rule.done_when, s.facts)
+        for n in range(rule.repeat):
+            key = f"{iid}:{rule.id}" + (f":{n + 1}" if rule.repeat > 1 else "")
+            values = {**s.fields, "n": n + 1, "of": rule.repeat}
+            reason = _text(rule.reason, rule, values)
+            due = _due(rule, s, n, cal)
+            if due is None:
+                reason += f" Due date set once {rule.anchor.replace('_', ' ').capitalize()} is filled in."
+            out.append(FollowUp(iid, school_name, _text(rule.action, rule, values), owner(rule.owner), due,
+                                reason=reason, state=DONE if done else OPEN, key=key))
+    return out
+
+
+def merge(new: list[FollowUp], existing: dict[str, FollowUp], stale_before: date | None = None) -> list[FollowUp]:
+    """Keep each officer's Done and Notes; a typed Done makes the State Done. A new action
+    already due before `stale_before` is history, not a reminder: Past."""
+    out = []
+    for fu in new:
+        old = existing.get(fu.key)
+        if old is None:
+            past = stale_before and fu.state == OPEN and fu.due is not None and fu.due < stale_before
+            out.append(replace(fu, state=PAST) if past else fu)
+            continue
+        state = DONE if old.done else PAST if old.state == PAST and fu.state == OPEN else fu.state
+        out.append(replace(fu, done=old.done, notes=old.notes, state=state, row=old.row))
+    return out
+
+
+def compile_follow_ups(tracker: Tracker, rules: Rules, cal: WorkingCalendar, today: date, last_day) -> Compiled:
+    """The Follow-ups sheet as it should now be (only in-scope inspections are touched).
+
+    `last_day(insp)` gives the last day on site (from the contact-plan rules)."""
+    rules_list = action_rules(rules)
+    scope = rules.extra.get("follow_ups", {}).get("scope", {})
+    horizon = int(scope.get("months_after_last_day", 30))
+    grace = scope.get("past_if_overdue_by_working_days_when_first_listed")
+    stale_before = cal.add_working_days(today, -int(grace)) if grace is not None else None
+    existing = {fu.key: fu for fu in tracker.follow_ups if fu.key}
+    by_iid: dict[str, list[FollowUp]] = {}
+    for fu in existing.values():
+        by_iid.setdefault(fu.key.split(":", 1)[0], []).append(fu)
+    latest: dict[str, object] = {}
+    for i in tracker.inspections:
+        latest[i.urn] = max(latest.get(i.urn, i.notified_at), i.notified_at)
+    result = Compiled()
+    missing_roles: set[str] = set()
+    for insp in tracker.inspections:
+        school = tracker.schools.get(insp.urn)
+        end = last_day(insp)
+        if school is None or add_months(end, horizon) < today:
+            continue
+
+        def owner(role, insp=insp):
+            name = owner_for(role, insp, tracker, rules)
+            if not name:
+                missing_roles.add(role)
+            return name
+
+        s = subject(insp, rules, end, today, latest[insp.urn] > insp.notified_at, school.maintained)
+        # History applies only to an inspection listed for the first time (none of its actions yet).
+        first = insp.inspection_id not in by_iid
+        mine = merge(proposed(rules_list, s, school.name, owner, cal), existing, stale_before if first else None)
+        keys = {fu.key for fu in mine}
+        for old in by_iid.get(insp.inspection_id, ()):
+            if old.key not in keys:
+                mine.append(replace(old, state=DONE if old.done else NOT_NEEDED))
+                result.retired += old.state not in (DONE, NOT_NEEDED) and not old.done
+        result.new += sum(1 for fu in mine if fu.key not in existing)
+        result.follow_ups.extend(mine)
+        result.by_inspection[insp.inspection_id] = mine
+    for role in sorted(missing_roles):
+        result.problems.append(Problem("warning", "Staff", None, "Role", role,
+                                       f"follow-up actions for the {role} have no owner: no officer on the Staff sheet covers them",
+                                       f"add the officer to the Staff sheet with Role {role} (a CEM needs the Phase they cover)."))
+    return result
+
+
+def compiled(ctx) -> Compiled:
+    """The follow-ups for a run's Context, compiled once (the reminders and the tracker
+    update must see the same list)."""
+    cached = ctx.__dict__.get("_follow_ups")
+    if cached is None:
+        cached = compile_follow_ups(ctx.tracker, ctx.rules, ctx.calendar, ctx.now.date(),
+                                    lambda i: last_day(i, ctx.on_site_days(i), ctx.calendar))
+        ctx.__dict__["_follow_ups"] = cached
+    return cached

@@ -1,0 +1,194 @@
+"""Fill or refresh the Schools sheet from the DfE "Get Information about Schools" extract
+(edubasealldataYYYYMMDD.csv). The plan is plain data; the CSV reader and the XML-level write
+are the edges. Only GIAS's columns are touched: the LA's own (emails, SIM, AI, context notes)
+are kept, and a closed school is reported, never deleted."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from automation import values as V
+from automation.config import Config
+from automation.errors import TrackerError, WorkbookError
+from automation.rules import Rules, load_rules
+from automation.workbook import schema
+from automation.workbook.raw import RawSheet
+from automation.workbook.reader import read_workbook
+from automation.workbook.writer import SheetEdit, apply_edits
+
+URN, LA_CODE, NAME = "URN", "LA (code)", "EstablishmentName"
+TYPE, GROUP, STATUS = "TypeOfEstablishment (name)", "EstablishmentTypeGroup (name)", "EstablishmentStatus (name)"
+PHASE, TITLE, FIRST, LAST = "PhaseOfEducation (name)", "HeadTitle (name)", "HeadFirstName", "HeadLastName"
+DISTRICT, CLOSE_DATE = "DistrictAdministrative (name)", "CloseDate"
+NEEDED = (URN, LA_CODE, NAME, TYPE, GROUP, STATUS, PHASE, FIRST, LAST)
+# The Schools columns GIAS fills; District only where the LA has left it blank (an LA may group
+# its schools its own way), the others are refreshed.
+REFRESHED = ("School name", "Governance", "Phase", "Headteacher")
+LA_ONLY = ("School email", "SIM", "AI")
+
+
+@dataclass(frozen=True)
+class GiasSchool:
+    urn: str
+    name: str
+    type_name: str
+    group: str
+    status: str
+    phase: str
+    headteacher: str
+    district: str
+    close_date: str = ""
+
+    def values(self, rules: dict) -> dict[str, str]:
+        """The Schools sheet's values for this establishment (mappings in rules/gias.toml)."""
+        gov = rules.get("governance_by_type", {}).get(self.type_name) or \
+            rules.get("governance_by_group", {}).get(self.group) or "Other"
+        phase = rules.get("phase_by_type", {}).get(self.type_name) or rules.get("phase", {}).get(self.phase, "")
+        return {"URN": self.urn, "School name": self.name, "Governance": gov, "Phase": phase,
+                "Headteacher": self.headteacher, "District": self.district}
+
+
+@dataclass
+class ImportPlan:
+    cells: dict[tuple[int, str], str] = field(default_factory=dict)  # (row, header) -> value
+    changes: list[str] = field(default_factory=list)  # plain-words changes to existing rows
+    added: list[tuple[int, GiasSchool]] = field(default_factory=list)
+    closed: list[tuple[int, str, GiasSchool]] = field(default_factory=list)  # (row, tracker name, GIAS record)
+    missing: list[tuple[int, str, str]] = field(default_factory=list)  # (row, urn, name): not in the LA's extract
+    successors: dict[str, GiasSchool] = field(default_factory=dict)  # closed URN -> a new URN with the same name
+    unmapped: set[str] = field(default_factory=set)  # GIAS types/phases with no mapping
+
+    def lines(self, dry_run: bool = False) -> list[str]:
+        """The report, in plain words."""
+        verb = "would be" if dry_run else "were"
+        out = [f"Schools sheet: {len(self.changes)} change(s) to existing schools and {len(self.added)} new school(s) "
+               f"{verb} written."]
+        out += [f"  - {c}" for c in self.changes]
+        if self.added:
+            out.append(f"New URNs {'to add' if dry_run else 'added'} (fill in School email, SIM and AI on these rows "
+                       "— until then the run reports them on the Problems sheet):")
+            out += [f"  - row {r}: {g.urn} {g.name} ({g.type_name})" for r, g in self.added]
+        if self.closed:
+            out.append("Closed in GIAS (the rows are kept, with their inspection history; delete them when you are ready):")
+            for r, name, g in self.closed:
+                line = f"  - row {r}: {g.urn} {name} — {g.status}" + (f" on {g.close_date}" if g.close_date else "")
+                if g.urn in self.successors:
+                    new = self.successors[g.urn]
+                    line += (f"; reopened as URN {new.urn} ({new.type_name}): copy the school's emails, SIM, AI and "
+                             "context notes to the new row")
+                out.append(line)
+        if self.missing:
+            out.append("In the tracker but not in this GIAS extract for the LA (check the URN, or the school moved LA):")
+            out += [f"  - row {r}: {u} {n}" for r, u, n in self.missing]
+        if self.unmapped:
+            out.append("GIAS values with no mapping in rules/gias.toml (Governance 'Other' or Phase left blank): "
+                       + ", ".join(sorted(self.unmapped)))
+        if dry_run:
+            out.append("Dry run: the tracker was not changed.")
+        return out
+
+
+def read_extract(path: Path, la_code: str) -> list[GiasSchool]:
+    """The LA's establishments from the GIAS CSV (Windows-1252, as DfE publishes it; UTF-8 accepted)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise TrackerError(f"The GIAS extract {path} cannot be read ({exc}) — check the path.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [c for c in NEEDED if c not in (reader.fieldnames or [])]
+    if missing:
+        raise TrackerError(f"{Path(path).name} is not the GIAS establishment extract: it has no column(s) "
+                           f"{', '.join(repr(m) for m in missing)} — download 'Establishment fields CSV' from "
+                           "get-information-schools.service.gov.uk/Downloads and use edubasealldata*.csv.")
+    out = []
+    for row in reader:
+        if (row.get(LA_CODE) or "").strip() != str(la_code).strip():
+            continue
+        head = " ".join(x for x in ((row.get(FIRST) or "").strip(), (row.get(LAST) or "").strip()) if x)
+        out.append(GiasSchool((row.get(URN) or "").strip(), (row.get(NAME) or "").strip(), (row.get(TYPE) or "").strip(),
+                              (row.get(GROUP) or "").strip(), (row.get(STATUS) or "").strip(),
+                              (row.get(PHASE) or "").strip(), head, (row.get(DISTRICT) or "").strip(),
+                              (row.get(CLOSE_DATE) or "").strip()))
+    return out
+
+
+def plan_import(sheet: RawSheet, extract: list[GiasSchool], rules: dict) -> ImportPlan:
+    """What to write to the Schools sheet, and what to report."""
+    imp = rules.get("import", {})
+    groups, open_states = set(imp.get("include_groups", ())), set(imp.get("open_statuses", ("Open",)))
+    by_urn = {g.urn: g for g in extract if not groups or g.group in groups}
+    plan = ImportPlan()
+    existing: dict[str, int] = {}
+    for row, cells in sheet.rows:
+        urn = V.text(cells.get("URN"))
+        if not urn:
+            continue
+        existing[urn] = row
+        g = by_urn.get(urn)
+        if g is None:
+            plan.missing.append((row, urn, V.text(cells.get("School name"))))
+            continue
+        if g.status not in open_states:
+            plan.closed.append((row, V.text(cells.get("School name")) or g.name, g))
+        want = g.values(rules)
+        _note_unmapped(plan, g, want, rules)
+        for header in REFRESHED + ("District",):
+            if header not in sheet.columns or not want.get(header):
+                continue
+            old = V.text(cells.get(header))
+            if header == "District" and old:
+                continue
+            if old != want[header]:
+                plan.cells[(row, header)] = want[header]
+                plan.changes.append(f"row {row}: {urn} {header}: {old or '(blank)'} → {want[header]}")
+    nxt = max([sheet.header_row, *[n for n, c in sheet.rows if c]]) + 1
+    for g in sorted(by_urn.values(), key=lambda g: g.name.lower()):
+        if g.urn in existing or g.status not in open_states:
+            continue
+        want = g.values(rules)
+        _note_unmapped(plan, g, want, rules)
+        for header, value in want.items():
+            if header in sheet.columns and value:
+                plan.cells[(nxt, header)] = value
+        plan.added.append((nxt, g))
+        nxt += 1
+    new_by_name = {g.name.lower(): g for _, g in plan.added}
+    for _, name, g in plan.closed:
+        if name.lower() in new_by_name or g.name.lower() in new_by_name:
+            plan.successors[g.urn] = new_by_name.get(name.lower()) or new_by_name[g.name.lower()]
+    return plan
+
+
+def _note_unmapped(plan: ImportPlan, g: GiasSchool, want: dict, rules: dict) -> None:
+    if g.type_name not in rules.get("governance_by_type", {}) and g.group not in rules.get("governance_by_group", {}):
+        plan.unmapped.add(f"type {g.type_name!r}")
+    if not want["Phase"]:
+        plan.unmapped.add(f"phase {g.phase!r}")
+
+
+def import_schools(workbook: Path, csv_path: Path, la_code: str, cfg: Config, dry_run: bool = False,
+                   rules: Rules | None = None) -> ImportPlan:
+    """Read the extract and the Schools sheet, plan, and (unless dry_run) write through the XML writer."""
+    rules = rules or load_rules(Path(cfg.rules_dir) if cfg.rules_dir else None)
+    extract = read_extract(csv_path, la_code)
+    if not extract:
+        raise TrackerError(f"{Path(csv_path).name} has no establishments with LA (code) {la_code!r} — "
+                           "check the code (e.g. 850 for Hampshire) against the LA (code) column.")
+    raw = read_workbook(Path(workbook), sheets=(schema.SCHOOLS,))
+    sheet = raw.sheets.get("Schools")
+    if sheet is None:
+        raise WorkbookError(f"{Path(workbook).name} has no Schools sheet — add it (copy it from the tracker template).")
+    if "URN" not in sheet.columns:
+        raise WorkbookError(f"The Schools sheet of {Path(workbook).name} has no 'URN' column in its header row — add it.")
+    plan = plan_import(sheet, extract, rules.extra.get("gias", {}))
+    if not dry_run and plan.cells:
+        cells = {(row, sheet.columns[h]): v for (row, h), v in plan.cells.items()}
+        apply_edits(Path(workbook), [SheetEdit(sheet.name, cells)], raw.digest)
+    return plan

@@ -1,0 +1,1 @@
+"""Leadership oversight: the oversight workbook, the HMI meeting summary, and the run's hook."""

@@ -1,0 +1,1 @@
+"""Ofsted Learning Review checklists (DOMAIN.md step 17)."""

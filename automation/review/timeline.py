@@ -1,0 +1,203 @@
+"""The learning review's timeline: what the LA promised beside what happened, from the
+tracker row, the send journal and the follow-ups. Pure: no workbook library, no clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from automation.calendar import WorkingCalendar
+from automation.mail.journal import Record
+from automation.model import FollowUp, Inspection, School
+from automation.plan.contact import inspection_days
+
+MET, MISSED, NOT_RECORDED, NOT_DUE, OPEN = "Met", "Missed", "Not recorded", "Not yet due", "Open"
+SENT_STATES = ("sent", "unconfirmed", "pending")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of the timeline: what, when promised, when it happened, and the verdict."""
+
+    what: str
+    promised: datetime | date | None
+    actual: datetime | date | None
+    state: str = ""  # Met, Missed, Not recorded, Not yet due, Open, or "" (a fact, nothing promised)
+    who: str = ""
+    note: str = ""
+
+    @property
+    def missed(self) -> bool:
+        return self.state == MISSED
+
+
+@dataclass(frozen=True)
+class FormFacts:
+    """What the feedback form adds: the officer's Yes/No for each planned keep-in-touch call
+    (by its planned time), and the date the form was completed."""
+
+    calls: tuple[tuple[datetime, bool], ...] = ()
+    completed_on: date | None = None
+    welfare: str = ""  # "Yes: which support, for whom" as the officer wrote it
+    conduct_notes: str = ""
+
+    def answer(self, planned: datetime) -> bool | None:
+        return next((yes for at, yes in self.calls if at == planned), None)
+
+
+def _moment(v: datetime | date, cal: WorkingCalendar, end_of_day: bool = True) -> datetime:
+    if isinstance(v, datetime):
+        return cal.local(v)
+    return cal.at(v, time(23, 59) if end_of_day else time(0, 0))
+
+
+def judge(promised, actual, now: datetime, cal: WorkingCalendar, recorded: bool = True) -> str:
+    """Met or Missed against the promise; Not yet due / Not recorded when nothing happened yet."""
+    if promised is None:
+        return ""
+    if actual is not None:
+        if isinstance(actual, date) and not isinstance(actual, datetime):
+            return MET if actual <= (promised.date() if isinstance(promised, datetime) else promised) else MISSED
+        return MET if _moment(actual, cal) <= _moment(promised, cal) else MISSED
+    if now <= _moment(promised, cal):
+        return NOT_DUE
+    return MISSED if recorded else NOT_RECORDED
+
+
+def _first_sent(records: list[Record], purpose: str) -> Record | None:
+    sent = [r for r in records if r.purpose == purpose and r.state in SENT_STATES]
+    return min(sent, key=lambda r: (r.version, r.updated_at)) if sent else None
+
+
+def _t(text: str) -> time:
+    h, m = text.split(":")
+    return time(int(h), int(m))
+
+
+def keep_in_touch_points(insp: Inspection, contact_rules: dict, cal: WorkingCalendar) -> list[tuple[datetime, str]]:
+    """Every keep-in-touch point the contact plan promised, in time order."""
+    on_site = int(contact_rules["types"].get(f"{insp.framework}.{insp.inspection_type}", {}).get("on_site_days", 2))
+    days = inspection_days(insp, on_site, cal)
+    out = []
+    for p in contact_rules.get("keep_in_touch", []):
+        if not p.get("enabled", True):
+            continue
+        for d in {"each": days, "first": days[:1], "last": days[-1:]}[p.get("days", "each")]:
+            out.append((cal.at(d, _t(p["time"])), p["label"]))
+    return sorted(out)
+
+
+def build_timeline(insp: Inspection, school: School, contact_rules: dict, review_rules: dict,
+                   cal: WorkingCalendar, records: list[Record], follow_ups: list[FollowUp],
+                   now: datetime, form: FormFacts | None = None) -> list[Event]:
+    """The timeline of one inspection, promised beside actual, in time order."""
+    t = contact_rules["timings"]
+    notified = cal.local(insp.notified_at)
+    on_site = int(contact_rules["types"].get(f"{insp.framework}.{insp.inspection_type}", {}).get("on_site_days", 2))
+    days = inspection_days(insp, on_site, cal)
+    records = [r for r in records if r.inspection_id == insp.inspection_id]
+    sim_ai = f"{school.sim} (SIM) / {school.ai} (AI)"
+    ev: list[Event] = [Event("Ofsted notified the school", None, notified, note=f"{insp.inspection_type} inspection, "
+                             f"starting {insp.start_date:%d/%m/%Y}")]
+
+    ack_due = cal.add_working_hours(notified, t["acknowledge_within_working_hours"])
+    for purpose, what in (("contact_plan_internal", "Contact plan sent to the SIM and AI"),
+                          ("contact_plan_school", "Acknowledgement and contact plan sent to the school")):
+        rec = _first_sent(records, purpose)
+        # Without a journal record, the tracker's Contact plan sent column dates both emails
+        # (the tool sends them together).
+        actual = cal.local(rec.updated_at) if rec else insp.contact_plan_sent
+        note = f"within {t['acknowledge_within_working_hours']} working hours of notification"
+        if rec is None and actual is not None:
+            note += " (time from the tracker's Contact plan sent column)"
+        ev.append(Event(what, ack_due, actual, judge(ack_due, actual, now, cal), sim_ai, note))
+    for rec in sorted((r for r in records if r.purpose == "contact_plan_internal" and r.version > 1
+                       and r.state in SENT_STATES), key=lambda r: r.version):
+        ev.append(Event(f"Updated contact plan sent (version {rec.version})", None, cal.local(rec.updated_at),
+                        note=f"start {rec.facts.get('start_date', '?')}, type {rec.facts.get('inspection_type', '?')}"))
+
+    if insp.deferral:
+        deadline = cal.at(notified.date(), _t(t["deferral_deadline"]))
+        rec = _first_sent(records, "deferral_requested")
+        ev.append(Event(f"Deferral: {insp.deferral}", deadline, cal.local(rec.updated_at) if rec else None,
+                        note="deadline for a request; the time shown is when the SIM and AI were told"
+                        if rec else "deadline for a request"))
+
+    for when, label in keep_in_touch_points(insp, contact_rules, cal):
+        said = form.answer(when) if form else None
+        if said is None:
+            state, note = (NOT_DUE if now <= when else NOT_RECORDED), "confirm with the AI whether and when it happened"
+        else:
+            state = MET if said else MISSED
+            note = "the feedback form says it " + ("happened" if said else "did not happen")
+        ev.append(Event(f"{label} ({when:%a %d/%m})", when, None, state, school.ai, note))
+
+    escalations = sorted((r for r in records if r.purpose == "concern_escalation" and r.state in SENT_STATES),
+                         key=lambda r: r.version)
+    for rec in escalations:
+        ev.append(Event("Concern escalated to the SIM and CEM" if rec.version == 1 else
+                        f"Concern notes changed: escalated again (version {rec.version})", None, cal.local(rec.updated_at),
+                        "", ", ".join(rec.recipients), "promise: at once, on the first run after it was recorded"))
+    if insp.concerns_raised == "Yes" and not escalations:
+        ev.append(Event("Concern escalated to the SIM and CEM", None, None, NOT_RECORDED, "",
+                        "Concerns raised = Yes but no escalation email is in the journal"))
+    if insp.conduct_concerns == "Yes":
+        ev.append(Event("Concerns about inspectors' conduct recorded", None, insp.final_feedback_at or days[-1],
+                        note="see the conduct section of the checklist"))
+
+    feedback_state = "" if insp.final_feedback_at else NOT_DUE if now.date() <= days[-1] else NOT_RECORDED
+    ev.append(Event("Final feedback meeting", days[-1], insp.final_feedback_at, feedback_state, sim_ai,
+                    "LA attends: " + ("always (maintained school)" if school.maintained else "if invited, or if safeguarding is not met")))
+    form_due = cal.at(cal.add_working_days(days[-1], t["feedback_form_within_working_days"]), cal.day_end)
+    completed = insp.feedback_form_completed or (form.completed_on if form else None)
+    ev.append(Event("Feedback form completed", form_due, completed, judge(form_due, completed, now, cal),
+                    "the officer who attended feedback",
+                    f"within {t['feedback_form_within_working_days']} working days of the last day"))
+
+    if insp.draft_report_received:
+        n = int(review_rules.get("timings", {}).get("factual_accuracy_working_days", 5))
+        ev.append(Event("Draft report received", None, insp.draft_report_received,
+                        note=f"factual-accuracy comments due within {n} working days"))
+        ev.append(Event("Factual-accuracy comments due", cal.add_working_days(insp.draft_report_received, n), None,
+                        "", school.sim, "the school's deadline; the SIM supports"))
+    ev.append(Event("Report published", None, insp.report_published,
+                    note="" if insp.report_published else "not yet published (or not yet recorded)"))
+
+    for fu in follow_ups:
+        if fu.inspection_id != insp.inspection_id or fu.state == "No longer needed":
+            continue
+        done = _done_date(fu.done)
+        if fu.done or fu.state == "Done":
+            state = judge(fu.due, done, now, cal) if done and fu.due else MET
+        else:
+            state = judge(fu.due, None, now, cal) if fu.due else OPEN
+            state = OPEN if state == NOT_DUE else state
+        ev.append(Event(f"Follow-up: {fu.action}", fu.due, done, state, fu.owner, fu.notes))
+    return sorted(ev, key=lambda e: _sort_key(e, cal))
+
+
+def _done_date(text: str) -> date | None:
+    from automation import values as V
+
+    try:
+        return V.parse_date(text) if text and text.strip().lower() != "yes" else None
+    except V.BadValue:
+        return None
+
+
+def _sort_key(e: Event, cal: WorkingCalendar) -> datetime:
+    v = e.actual if e.actual is not None else e.promised
+    if v is None:
+        return cal.at(date.max, time(0, 0))
+    return _moment(v, cal, end_of_day=not isinstance(v, datetime))
+
+
+def outcome_lines(insp: Inspection) -> list[tuple[str, str]]:
+    """The outcome as (label, value) lines, in the framework's order, blanks shown as 'not recorded'."""
+    out = [(area, grade) for area, grade in insp.grades.items()]
+    out += [("Safeguarding", insp.safeguarding or "not recorded"),
+            ("Category of concern", insp.category_of_concern or "none"),
+            ("Concerns raised", insp.concerns_raised or "not recorded"),
+            ("Conduct concerns", insp.conduct_concerns or "not recorded"),
+            ("Learning review", insp.learning_review or "not requested")]
+    return out

@@ -1,0 +1,45 @@
+"""The mail backends' config keys: documented example parses; bad values name file and key."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from automation.config import parse_config
+from automation.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
+
+
+def test_example_config_documents_every_backend_key_and_parses():
+    data = tomllib.loads(EXAMPLE.read_text())
+    cfg = parse_config(data, str(EXAMPLE))
+    assert cfg.section("mail.smtp")["rate_per_minute"] == 30
+    assert cfg.section("mail.ews")["auth"] == "ntlm" and "tenant_id" in cfg.section("mail.graph")
+    from automation.config import BACKEND_KEYS
+
+    text = EXAMPLE.read_text()
+    for dotted in BACKEND_KEYS:
+        assert dotted.rsplit(".", 1)[1] in text, dotted
+
+
+@pytest.mark.parametrize("mail,fragment", [
+    ({"smtp": {"port": "587"}}, "key 'mail.smtp.port' = '587'"),
+    ({"smtp": {"rate_per_minute": -1}}, "key 'mail.smtp.rate_per_minute' = -1"),
+    ({"ews": {"auth": "kerberos"}}, "key 'mail.ews.auth' = 'kerberos' should be basic, ntlm or oauth"),
+    ({"ews": {"endpoint": "mail.la.example.org"}}, "key 'mail.ews.endpoint'"),
+    ({"transport": "graph", "graph": {"tenant_id": "t"}}, "needs key 'mail.graph.client_id'"),
+    ({"redirect_to": "not an address"}, "key 'mail.redirect_to'"),
+    ({"redirect_to": "me@gmail.example.com", "allowed_domains": ["la.example.org"]}, "outside mail.allowed_domains"),
+])
+def test_bad_backend_values_name_file_and_key(mail, fragment):
+    with pytest.raises(ConfigError) as err:
+        parse_config({"mail": mail}, "C:/LA/config.toml")
+    assert "C:/LA/config.toml" in str(err.value) and fragment in str(err.value)
+
+
+def test_a_password_in_the_backend_section_is_refused():
+    with pytest.raises(ConfigError, match="mail.smtp.password' holds a secret"):
+        parse_config({"mail": {"smtp": {"password": "hunter2"}}}, "config.toml")
