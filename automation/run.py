@@ -3,6 +3,7 @@ Plan and apply are separate so --dry-run shows exactly what the run would do."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from filelock import FileLock, Timeout
 from automation.calendar import WorkingCalendar
 from automation.config import Config
 from automation.context import Context
-from automation.errors import TrackerError, WorkbookLocked
+from automation.errors import Problem, TrackerError, WorkbookLocked
 from automation.followups import compiled
 from automation.forms.runner import prepare_forms
 from automation.mail.delivery import DeliveryReport, Policy, deliver
@@ -71,8 +72,38 @@ def tool_update(ctx: Context, records: list[Record]) -> TrackerUpdate:
     for p in ctx.tracker.errors:
         if p.sheet == "Inspections" and p.row:
             upd.set(p.row, "Status", f"Problem: {p.column or 'row'} — see Problems sheet")
+    _email_problems(ctx, records, upd)
     upd.email_log = [_log_row(r, ctx) for r in records]
     return upd
+
+
+# What an officer does about an undelivered message, by journal state.
+_EMAIL_FIXES = {
+    "failed": "correct the address in the tracker (the Email log has the server's reason); the next run "
+              "sends the message to the corrected address.",
+    "blocked": "the address is outside [mail] allowed_domains: correct it in the tracker, or add its domain "
+               "to allowed_domains if it is right.",
+    "unconfirmed": "check the shared mailbox's Sent Items, then run `ofsted-tracker mail settle WORKBOOK "
+                   "MESSAGE-ID --sent` (it went) or `--resend`.",
+}
+
+
+def _email_problems(ctx: Context, records: list[Record], upd: TrackerUpdate) -> None:
+    """Undelivered messages on the inspection's row and the Problems sheet, until a later
+    message for the same purpose gets through (e.g. after the address is corrected)."""
+    delivered = {(r.inspection_id, r.purpose, r.version) for r in records if r.state == "sent"}
+    rows = {i.inspection_id: i.row for i in ctx.tracker.inspections}
+    for r in records:
+        if r.state not in _EMAIL_FIXES or (r.inspection_id, r.purpose, r.version) in delivered:
+            continue
+        row = rows.get(r.inspection_id)
+        upd.problems.append(Problem(
+            "error" if r.state != "unconfirmed" else "warning", "Inspections" if row else "Email log", row,
+            "Status" if row else "Message ID", ", ".join(r.recipients),
+            f"the {r.purpose.replace('_', ' ')} email ({r.message_id}) is {r.state}: {r.detail or 'no reason given'}",
+            _EMAIL_FIXES[r.state]))
+        if row:
+            upd.set(row, "Status", f"Problem: {r.purpose.replace('_', ' ')} email {r.state} — see Email log")
 
 
 def _log_row(r: Record, ctx: Context) -> dict:
@@ -146,7 +177,7 @@ def _apply(workbook, store, cfg, now, transport, sleep, select=None) -> RunResul
                 transport = make_transport(cfg, workbook)
             try:
                 report = deliver(messages, transport, journal, lambda: ctx.now,
-                                 Policy(allowed_domains=cfg.allowed_domains), sleep or (lambda s: None))
+                                 Policy(allowed_domains=cfg.allowed_domains), sleep or time.sleep)
             finally:
                 transport.close()
         update = tool_update(ctx, journal.records())

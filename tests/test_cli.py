@@ -60,3 +60,12 @@ def test_dry_run_prints_summary_and_saves_previews(tmp_path, capsys):
     assert "A call from us to talk through how we will support you" in html
     assert "Acknowledge the notification to the school" not in html
     assert path.read_bytes() == before and not (tmp_path / "outbox").exists()
+
+
+def test_validate_shows_outcome_consistency_warnings(tmp_path, capsys):
+    """A grade that means a category of concern, with Category of concern blank, is flagged."""
+    path = write_tracker(tmp_path / "t.xlsx", inspections=[inspection(
+        **{"Leadership and governance": "Urgent improvement", "Safeguarding": "Met"})])
+    assert main(["validate", str(path)]) == 0  # a warning, not an error
+    out = capsys.readouterr().out
+    assert "WARNING: sheet 'Inspections', row 2, column 'Category of concern'" in out

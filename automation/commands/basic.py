@@ -58,12 +58,16 @@ def cmd_init(args) -> int:
 
 
 def cmd_validate(args) -> int:
+    from automation.outcomes import consistency_problems
     from automation.rules import load_rules
     from automation.validate import build_tracker
     from automation.workbook.reader import read_workbook
 
     cfg = load_config(args.config)
-    tracker = build_tracker(read_workbook(args.workbook), load_rules(Path(cfg.rules_dir) if cfg.rules_dir else None))
+    rules = load_rules(Path(cfg.rules_dir) if cfg.rules_dir else None)
+    tracker = build_tracker(read_workbook(args.workbook), rules)
+    # The run also checks outcomes against the category of concern: show those here too.
+    tracker.problems += [p for i in tracker.inspections for p in consistency_problems(i, rules)]
     for p in tracker.problems:
         print(p)
     errors, warnings = len(tracker.errors), len(tracker.problems) - len(tracker.errors)

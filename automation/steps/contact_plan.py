@@ -59,11 +59,23 @@ def _plan_messages(ctx: Context, insp: Inspection) -> list[OutgoingMessage]:
     latest = max(previous, key=lambda r: r.version)
     changes = describe_changes(latest.facts, now_facts)
     if not changes:
-        return []
+        return _undelivered(ctx, insp, latest.version)
     plan = _plan(ctx, insp)
     if ctx.now.date() > plan.days[-1]:
         return []
     return _messages(ctx, plan, latest.version + 1, changes, "; ".join(changes))
+
+
+def _undelivered(ctx: Context, insp: Inspection, version: int) -> list[OutgoingMessage]:
+    """The school's copy of the current plan again, if it never got through (e.g. a refused
+    address since corrected). Same address again = same key, which the journal holds back."""
+    if any(r.version == version for r in ctx.sent(insp.inspection_id, SCHOOL)):
+        return []
+    plan = _plan(ctx, insp)
+    if ctx.now.date() > plan.days[-1]:
+        return []
+    return [m for m in _messages(ctx, plan, version, [], "the school's copy had not been delivered")
+            if m.purpose == SCHOOL]
 
 
 def _plan(ctx: Context, insp: Inspection) -> ContactPlan:

@@ -4,6 +4,7 @@ the template, the reader and the validator together."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,15 @@ class Sheet:
         return [c.header for c in self.columns]
 
     def column(self, header: str) -> Column:
-        for c in self.columns:
-            if c.header.lower() == header.strip().lower():
-                return c
-        raise KeyError(header)
+        try:
+            return self._by_header[header.strip().lower()]
+        except KeyError:
+            raise KeyError(header) from None
+
+    @cached_property
+    def _by_header(self) -> dict[str, Column]:
+        # Looked up for every cell the validator reads: a dict, not a scan.
+        return {c.header.lower(): c for c in self.columns}
 
 
 C = Column
