@@ -3,7 +3,7 @@ sheet, row, column and value with what to do; a bad row never stops the good one
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 from automation import values as V
 from automation.calendar import LONDON

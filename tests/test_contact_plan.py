@@ -13,7 +13,7 @@ from automation.calendar import LONDON
 from automation.mail.journal import Journal
 from automation.mail.transport import MemoryTransport
 from automation.run import journal_path, run
-from tests.conftest import SCHOOLS, STAFF, inspection, write_tracker
+from tests.conftest import SCHOOLS, inspection, write_tracker
 
 MON = datetime(2026, 11, 16, 12, 5)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import shutil
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import openpyxl

@@ -12,7 +12,7 @@ from automation.config import Config, get_secret
 from automation.errors import ConfigError, require
 from automation.mail.message import OutgoingMessage
 from automation.mail.transport import (AmbiguousSendError, PermanentSendError,
-                                       TransientSendError, TransportDown)
+                                       TransientSendError, TransportDown, poll_sent_items)
 
 PASSWORD_ENV = "OFSTED_TRACKER_EWS_PASSWORD"
 CLIENT_SECRET_ENV = "OFSTED_TRACKER_EWS_CLIENT_SECRET"
@@ -135,16 +135,8 @@ class EwsTransport:
 
     def confirm(self, message: OutgoingMessage) -> bool | None:
         """Look the Message-ID up in Sent Items, allowing `confirm_wait` seconds for it to appear."""
-        deadline = self.clock() + self.confirm_wait
-        try:
-            while True:
-                if self._in_sent_items(message):
-                    return True
-                if self.clock() >= deadline:
-                    return False
-                self.sleep(self.confirm_every)
-        except (TransientSendError, AmbiguousSendError, PermanentSendError):
-            return None  # cannot look now: left for the next run to settle
+        return poll_sent_items(lambda: self._in_sent_items(message), self.clock, self.sleep,
+                               self.confirm_wait, self.confirm_every)
 
     def close(self) -> None:
         if self._account is not None:

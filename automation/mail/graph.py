@@ -14,7 +14,7 @@ from automation.config import Config, get_secret
 from automation.errors import ConfigError, require
 from automation.mail.message import OutgoingMessage
 from automation.mail.transport import (AmbiguousSendError, PermanentSendError, RateLimiter,
-                                       TransientSendError, TransportDown)
+                                       TransientSendError, TransportDown, poll_sent_items)
 
 CLIENT_SECRET_ENV = "OFSTED_TRACKER_GRAPH_CLIENT_SECRET"
 SCOPE = ["https://graph.microsoft.com/.default"]
@@ -176,16 +176,8 @@ class GraphTransport:
 
     def confirm(self, message: OutgoingMessage) -> bool | None:
         """Look the Message-ID up in Sent Items, allowing `confirm_wait` seconds for it to appear."""
-        deadline = self.clock() + self.confirm_wait
-        try:
-            while True:
-                if self._in_sent_items(message):
-                    return True
-                if self.clock() >= deadline:
-                    return False
-                self.sleep(self.confirm_every)
-        except (TransientSendError, AmbiguousSendError, PermanentSendError):
-            return None  # cannot look now: the next run asks again
+        return poll_sent_items(lambda: self._in_sent_items(message), self.clock, self.sleep,
+                               self.confirm_wait, self.confirm_every)
 
     def close(self) -> None:
         self.session.close()

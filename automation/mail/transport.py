@@ -206,3 +206,18 @@ class RedirectTransport:
 
     def close(self) -> None:
         self.inner.close()
+
+
+def poll_sent_items(found, clock, sleep, wait: float, every: float) -> bool | None:
+    """Ask `found()` until it says yes or `wait` seconds pass (Sent Items can lag the send).
+    True: it went; False: it did not appear in time; None: the mailbox could not be asked."""
+    deadline = clock() + wait
+    try:
+        while True:
+            if found():
+                return True
+            if clock() >= deadline:
+                return False
+            sleep(every)
+    except SendError:
+        return None

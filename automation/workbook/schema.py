@@ -3,7 +3,7 @@ the template, the reader and the validator together."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 
