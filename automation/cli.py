@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     except TrackerError as exc:
         print(f"ofsted-tracker: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # output piped into `head` and the like: nothing more to say
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("ofsted-tracker: stopped. Anything already sent is in the journal; run again to finish.", file=sys.stderr)
         return 130

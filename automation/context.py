@@ -23,6 +23,7 @@ class Context:
     history: list[Record]
     renderer: Renderer
     notes: list[str] = field(default_factory=list)  # lines for the run summary
+    logged_sent: set[str] = field(default_factory=set)  # Message-IDs the Email log shows as sent
     forms: list = field(default_factory=list)  # completed feedback forms read by the edge (automation/forms)
 
     def sent(self, inspection_id: str, purpose_prefix: str) -> list[Record]:

@@ -86,14 +86,21 @@ def print_run(result, workbook: Path, dry_run: bool) -> int:
     for line in summary_lines(result, workbook, dry_run):
         print(line)
     attention = result.delivery.attention() if result.delivery else []
-    return 1 if attention or (not dry_run and not result.saved) else 0
+    # Errors on the Problems sheet (a bad row skipped, an email still undelivered from an
+    # earlier run) also need an officer: a scheduler should see them as a non-zero exit.
+    errors = [p for p in result.update.problems if p.severity == "error"]
+    return 1 if attention or errors or (not dry_run and not result.saved) else 0
 
 
 def write_previews(messages, folder: Path) -> int:
     """Save each planned message as .eml (to open in Outlook) and .html (to open in a browser)."""
     folder.mkdir(parents=True, exist_ok=True)
+    seen: set[str] = set()
     for m in messages:
         stem = f"{m.inspection_id}-{m.purpose}-v{m.version}"
+        if stem in seen:  # e.g. one digest per officer: same inspection, purpose and version
+            stem = f"{stem}-{m.key[:8]}"
+        seen.add(stem)
         (folder / f"{stem}.eml").write_bytes(m.as_bytes())
         body = m.email.get_body(("html",))
         if body is not None:

@@ -18,7 +18,7 @@ from automation.errors import Problem, TrackerError, WorkbookLocked
 from automation.followups import compiled
 from automation.forms.runner import prepare_forms
 from automation.mail.delivery import DeliveryReport, Policy, deliver
-from automation.mail.journal import Journal, Record
+from automation.mail.journal import FINAL, Journal, Record
 from automation.mail.message import OutgoingMessage, Renderer
 from automation.mail.transport import Transport
 from automation.outcomes import consistency_problems
@@ -44,11 +44,15 @@ class RunResult:
 
 
 def plan(ctx: Context) -> list[OutgoingMessage]:
-    """Every message the steps want sent, minus those the journal already settled."""
-    settled = {r.key for r in ctx.history if r.state in ("sent", "failed", "blocked")}
+    """Every message the steps want sent, minus those already settled: by the journal, or —
+    for a message the journal has never seen (a moved or renamed tracker, a lost state
+    folder) — by the tracker's own Email log, so losing the journal never re-sends."""
+    known = {r.key for r in ctx.history}
+    settled = {r.key for r in ctx.history if r.state in FINAL}
     out: list[OutgoingMessage] = []
     for step in STEPS:
-        out.extend(m for m in step(ctx) if m.key not in settled)
+        out.extend(m for m in step(ctx) if m.key not in settled
+                   and not (m.key not in known and m.message_id in ctx.logged_sent))
     return out
 
 
@@ -57,6 +61,11 @@ def tool_update(ctx: Context, records: list[Record]) -> TrackerUpdate:
     follow = compiled(ctx)  # issue 5: the Follow-ups sheet, and what Status needs from it
     upd = TrackerUpdate(found_at=ctx.now, problems=list(ctx.tracker.problems), follow_ups=follow.follow_ups)
     upd.problems += follow.problems + [p for i in ctx.tracker.inspections for p in consistency_problems(i, ctx.rules)]
+    # Test mode (redirect_to) sent everything to the tester only: the real plans are still to
+    # go, so nothing from the test journal may mark them sent or fill the real Email log.
+    test_mode = bool(ctx.config.redirect_to)
+    if test_mode:
+        records = []
     plan_sent = {}
     for r in records:
         if r.purpose.startswith("contact_plan") and r.state == "sent":
@@ -130,10 +139,30 @@ def load_context(store: WorkbookStore, cfg: Config, now: datetime, journal: Jour
                  rules: Rules | None = None) -> Context:
     """Read and check the tracker and gather what the steps need."""
     rules = rules or load_rules(Path(cfg.rules_dir) if cfg.rules_dir else None)
-    tracker = build_tracker(store.load(), rules)
+    raw = store.load()
+    tracker = build_tracker(raw, rules)
     cal = WorkingCalendar(cfg.day_start, cfg.day_end, tuple((h.first, h.last) for h in tracker.holidays))
     history = journal.records() if journal else []
-    return Context(tracker, rules, cfg, cal, cal.local(now), history, Renderer(email_templates_dir()))
+    ctx = Context(tracker, rules, cfg, cal, cal.local(now), history, Renderer(email_templates_dir()),
+                  logged_sent=logged_sent_ids(raw))
+    if not history and ctx.logged_sent:
+        ctx.notes.append("The send journal is new (was the tracker moved or renamed?): messages the Email log "
+                         "shows as sent are not sent again.")
+    return ctx
+
+
+# Email log results that mean "it went, or may have": never re-sent without the journal's say.
+_LOGGED_AS_GONE = ("sent", "unconfirmed", "pending")
+
+
+def logged_sent_ids(raw) -> set[str]:
+    """Message-IDs the tracker's Email log records as sent (or possibly sent), test mode aside."""
+    log = raw.sheets.get("Email log")
+    if log is None:
+        return set()
+    return {str(c["Message ID"]).strip() for _, c in log.rows if c.get("Message ID")
+            and str(c.get("Result", "")).strip().lower().startswith(_LOGGED_AS_GONE)
+            and "test mode" not in str(c.get("Transport", ""))}
 
 
 def run(workbook: Path, cfg: Config, now: datetime, transport: Transport | None = None,

@@ -71,7 +71,10 @@ def cron_line(argv: list[str], log: Path, s: Schedule) -> str:
     last_hour = (s.end.hour * 60 + s.end.minute - 1) // 60  # the last run starts before `end`
     minutes = f"*/{s.every_minutes}" if s.every_minutes < 60 else "0"  # cron counts from the hour
     command = " ".join(shlex.quote(a) for a in argv)
-    return f"{minutes} {s.start.hour}-{last_hour} * * 1-5 {command} >> {shlex.quote(str(log))} 2>&1"
+    # The log's folder may not exist before the first run: without it the shell's redirect
+    # fails and cron never starts the job.
+    folder = shlex.quote(str(log.parent))
+    return f"{minutes} {s.start.hour}-{last_hour} * * 1-5 mkdir -p {folder} && {command} >> {shlex.quote(str(log))} 2>&1"
 
 
 def describe(workbook: Path, config: Path | None, python: str, cfg: Config, log: Path) -> list[str]:

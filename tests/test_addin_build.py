@@ -111,7 +111,7 @@ def test_olevba_reads_every_module_with_equal_source(built):
     parser = VBA_Parser(str(built))
     got = {Path(vba_filename).stem: code for _, _, vba_filename, code in parser.extract_macros()}
     want = {m.name: m.source for m in modules()}
-    assert set(got) == set(want) == {"ThisWorkbook", "Sheet1", "xlwings", "OfstedRibbon"}
+    assert set(got) == set(want) == {"ThisWorkbook", "Sheet1", "xlwings", "OfstedRibbon", "OfstedStore"}
     for name, source in want.items():
         assert got[name] == source, name
     parser.close()
@@ -158,7 +158,8 @@ def test_package_parts(built):
 
 def test_sources_for_a_build_through_excel(built):
     src = built.parent / "src"
-    assert {p.name for p in src.iterdir()} == {"OfstedRibbon.bas", "xlwings.bas", "customUI14.xml", "build-in-excel.ps1"}
+    assert {p.name for p in src.iterdir()} == {"OfstedRibbon.bas", "OfstedStore.bas", "xlwings.bas", "customUI14.xml",
+                                               "build-in-excel.ps1"}
     script = (src / "build-in-excel.ps1").read_text(encoding="utf-8-sig")
     assert "VBComponents.Import" in script and "SaveAs($Out, 55)" in script and "customUI14.xml" in script
     assert (src / "customUI14.xml").read_bytes() == ribbon_xml()
@@ -234,6 +235,49 @@ def test_dispatcher_knows_every_tag_and_calls_runpython():
     for a in ACTIONS:
         assert f'"{a.id}"' in src
     assert 'RunPython "import automation.addin.excel; automation.addin.excel.main(' in src
+    # and passes the add-in's own name (its bulk macros are called by it), quotes escaped for Python
+    assert """main('" & control.Tag & "', '" & Replace(ThisWorkbook.Name, "'", "\\'") & "')\"""" in src
+
+
+def test_the_dispatchers_python_command_is_valid_for_any_addin_name():
+    """The RunPython line, concatenated as VBA would, is Python that calls main(tag, add-in name)."""
+    import ast
+
+    line = next(x for x in dispatcher_source().split("\r\n") if x.strip().startswith("RunPython "))
+    pieces = line.strip()[len("RunPython "):].split(" & ")
+
+    def vba(piece: str, tag: str, name: str) -> str:
+        if piece.startswith('"'):
+            return piece[1:-1].replace('""', '"')
+        return {"control.Tag": tag, """Replace(ThisWorkbook.Name, "'", "\\'")""": name.replace("'", "\\'")}[piece]
+    for name in ("OfstedTracker.xlam", "OfstedTracker-excel.xlam", "Ofsted's tracker (2).xlam"):
+        command = "".join(vba(p, "validate", name) for p in pieces)
+        call = ast.parse(command).body[1].value
+        assert ast.unparse(call.func) == "automation.addin.excel.main"
+        assert [a.value for a in call.args] == ["validate", name]
+
+
+def test_bulk_macros_module_is_plain_checked_vba():
+    """The OfstedStore module: Option Explicit, the two public functions with the arguments
+    the store passes, screen updating restored, errors returned not raised, every variable
+    declared, and said to be unverified in real Excel."""
+    from automation.addin.vba_store import MODULE, READ, WRITE, store_source
+
+    src = store_source()
+    lines = src.split("\r\n")
+    assert lines[0] == f'Attribute VB_Name = "{MODULE}"' and "Option Explicit" in lines
+    assert "Not yet verified in real Excel" in src
+    publics = re.findall(r"^Public Function (\w+)\((.*?)\) As (\w+)", src.replace(" _\r\n", ""), re.M)
+    assert [(n, len(a.split(","))) for n, a, _ in publics] == [(READ, 2), (WRITE, 5)]
+    assert src.count("Application.ScreenUpdating = False") == 1 and "Application.ScreenUpdating = updating" in src
+    assert src.count("On Error GoTo Failed") == 2 and "Resume Done" in src
+    # every procedure is closed, and nothing undeclared is assigned
+    heads = re.findall(r"^(?:Public |Private )(Function|Sub) \w+\(", src, re.M)
+    assert heads == re.findall(r"^End (Function|Sub)\r$", src, re.M) and len(heads) == 8
+    declared = set(re.findall(r"(?:Dim |, |\()(?:ByVal |ByRef )?(\w+)(?:\(.*?\))? As ", src))
+    assigned = set(re.findall(r"^\s+(?:Set )?(\w+)(?:\([^)]*\))? = ", src, re.M))
+    procs = set(re.findall(r"(?:Function|Sub) (\w+)\(", src))
+    assert assigned <= declared | procs, assigned - declared - procs
 
 
 def test_a_longer_module_survives_the_whole_build(tmp_path):

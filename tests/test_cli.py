@@ -69,3 +69,22 @@ def test_validate_shows_outcome_consistency_warnings(tmp_path, capsys):
     assert main(["validate", str(path)]) == 0  # a warning, not an error
     out = capsys.readouterr().out
     assert "WARNING: sheet 'Inspections', row 2, column 'Category of concern'" in out
+
+
+def test_run_with_a_bad_row_exits_1_and_previews_are_never_overwritten(tmp_path, capsys):
+    """Errors need an officer (exit 1, for the scheduler); every planned message gets its own preview."""
+    from tests.conftest import STAFF
+
+    staff = STAFF + [{"Name": "Sue Imms", "Role": "SIM", "Email": "sue.imms@la.example.org"}]
+    schools = [SCHOOLS[0], dict(SCHOOLS[1], SIM="Sue Imms")]
+    from datetime import datetime
+
+    ended = dict(notified=datetime(2026, 11, 2, 12, 5), start=datetime(2026, 11, 3))  # follow-ups now due
+    path = write_tracker(tmp_path / "t.xlsx", schools=schools, staff=staff, inspections=[
+        inspection(**ended), inspection(urn="100002", **ended), inspection(urn="999999")])
+    code = main(["run", str(path), "--now", "2026-11-16T12:20", "--dry-run", "--preview-dir", str(tmp_path / "pv")])
+    out = capsys.readouterr().out
+    assert code == 1 and "1 error(s)" in out
+    written = list((tmp_path / "pv").glob("*.eml"))
+    assert len(written) == int(out.split("Would send: ")[1].split()[0])
+    assert sum(1 for f in written if "-digest-" in f.name) == 2  # one per SIM, same inspection/purpose/version

@@ -43,3 +43,26 @@ def test_bad_backend_values_name_file_and_key(mail, fragment):
 def test_a_password_in_the_backend_section_is_refused():
     with pytest.raises(ConfigError, match="mail.smtp.password' holds a secret"):
         parse_config({"mail": {"smtp": {"password": "hunter2"}}}, "config.toml")
+
+
+def test_a_missing_extra_names_the_pip_extra_and_sends_nothing(tmp_path, monkeypatch, capsys):
+    """Issue 2 item 1: a backend that is not installed gives one line naming the extra (exit 8)."""
+    import sys
+
+    from automation.cli import main
+    from tests.conftest import inspection, write_tracker
+
+    monkeypatch.setitem(sys.modules, "exchangelib", None)  # as if `pip install ofsted-tracker[ews]` was never run
+    path = write_tracker(tmp_path / "t.xlsx", inspections=[inspection()])
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[mail]\ntransport = "ews"\n[mail.ews]\nendpoint = "https://127.0.0.1:1/EWS/Exchange.asmx"\n'
+                   'username = "svc@la.example.org"\n')
+    assert main(["run", str(path), "--config", str(cfg), "--now", "2026-11-16T12:20"]) == 8
+    err = capsys.readouterr().err
+    assert "pip install 'ofsted-tracker[ews]'" in err and "Traceback" not in err
+    from automation.mail.journal import Journal
+    from automation.config import load_config
+    from automation.run import journal_path
+
+    jp = journal_path(path, load_config(cfg))
+    assert not jp.exists() or Journal(jp).records() == []

@@ -56,8 +56,20 @@ def test_run_in_test_mode_sends_only_to_the_redirect_and_keeps_a_separate_journa
     assert journal_path(path, cfg).name == "t.test-journal.sqlite" and journal_path(path, cfg).exists()
     real = load_config(None)
     assert not journal_path(path, real).exists()
-    log = list(openpyxl.load_workbook(path)["Email log"].iter_rows(min_row=2, values_only=True))
-    assert log and all("test mode to tester@la.example.org" in row[5] for row in log)
+    wb = openpyxl.load_workbook(path)
+    assert not [r for r in wb["Email log"].iter_rows(min_row=2, values_only=True) if any(r)]
+    head = [c.value for c in wb["Inspections"][1]]
+    row = dict(zip(head, (c.value for c in wb["Inspections"][2])))
+    assert row["Contact plan sent"] is None and row["Status"] == "Notified"
+
+    # Test mode off: the real plans go to the real people, once.
+    real_sent = MemoryTransport()
+    run(path, real, NOW, transport=real_sent)
+    assert {m.purpose for m in real_sent.sent} == {"contact_plan_internal", "contact_plan_school"}
+    assert TESTER not in {a for m in real_sent.sent for a in m.recipients}
+    again = MemoryTransport()
+    run(path, real, NOW, transport=again)
+    assert again.sent == []
 
 
 def test_mail_test_command_through_smtp_with_tls_and_auth(tmp_path, monkeypatch, capsys):

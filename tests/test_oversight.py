@@ -117,7 +117,7 @@ def test_keep_in_touch_met_and_missed_from_feedback_forms(small, rules):
 
 def test_oversight_command_writes_tables_and_native_charts(small, capsys):
     assert main(["oversight", str(small), "--now", "2026-11-24T12:00"]) == 0
-    path = small.parent / "reports" / "oversight.xlsx"
+    path = small.parent / "reports" / f"{small.stem} oversight.xlsx"
     assert str(path) in capsys.readouterr().out
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["Dashboard", "By term", "By district", "By SIM", "Inspections"]
@@ -153,7 +153,7 @@ def test_oversight_rebuild_is_skipped_when_nothing_changed(small, cfg):
 def test_empty_tracker_still_gives_a_workbook(tmp_path, capsys):
     path = write_tracker(tmp_path / "t.xlsx")
     assert main(["oversight", str(path)]) == 0
-    wb = openpyxl.load_workbook(tmp_path / "reports" / "oversight.xlsx")
+    wb = openpyxl.load_workbook(next((tmp_path / "reports").glob("* oversight.xlsx")))
     assert wb["Dashboard"]["A3"].value.startswith("0 inspections")
 
 

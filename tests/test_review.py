@@ -267,7 +267,7 @@ def test_the_run_writes_a_requested_checklist_once_and_refreshes_oversight(revie
     folder = reviewed.parent / "reviews"
     made = list(folder.glob(f"{IID} - *.xlsx"))
     assert len(made) == 1  # written by the second run, when Learning review became Requested
-    assert (reviewed.parent / "reports" / "oversight.xlsx").exists()
+    assert (reviewed.parent / "reports" / f"{reviewed.stem} oversight.xlsx").exists()
     wb = openpyxl.load_workbook(made[0])
     wb["Checklist"]["A6"] = "Officer's findings so far"
     wb.save(made[0])
@@ -291,4 +291,4 @@ def test_sample_tracker_run_writes_the_requested_checklist(tmp_path, rules, cfg)
     wb = openpyxl.load_workbook(made[0])
     fields = {r[0].value: r[1].value for r in wb["Review"].iter_rows(min_row=4) if r[0].value}
     assert (fields["Category of concern"], fields["Safeguarding"], fields["Conduct concerns"]) == ("Special measures", "Not met", "Yes")
-    assert (tmp_path / "reports" / "oversight.xlsx").exists()
+    assert list((tmp_path / "reports").glob("* oversight.xlsx"))

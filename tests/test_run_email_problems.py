@@ -67,3 +67,39 @@ def test_blocked_recipient_outside_allowed_domains_is_reported(tmp_path):
     assert [m.purpose for m in sent.sent] == ["contact_plan_internal"]
     problems = [p for p in _sheet(path, "Problems") if p["Sheet"] == "Inspections"]
     assert "blocked" in problems[0]["Problem"] and "allowed_domains" in problems[0]["What to do"]
+
+
+def test_blocked_message_goes_once_the_domain_is_allowed(tmp_path):
+    """Blocked is not for ever: each run checks again against the current allowed domains,
+    and an allowed parent domain covers the schools' subdomains."""
+    from automation.config import parse_config
+
+    path = write_tracker(tmp_path / "t.xlsx", inspections=[inspection()])
+    now = datetime(2026, 11, 16, 12, 20, tzinfo=LONDON)
+    narrow = parse_config({"mail": {"allowed_domains": ["la.example.org"]}}, "test")
+    run(path, narrow, now, transport=MemoryTransport())
+    wider = parse_config({"mail": {"allowed_domains": ["la.example.org", "school.example.org"]}}, "test")
+    later = MemoryTransport()
+    run(path, wider, datetime(2026, 11, 16, 12, 40, tzinfo=LONDON), transport=later)
+    assert [(m.purpose, m.to) for m in later.sent] == [("contact_plan_school", ("head@acorn.school.example.org",))]
+    assert not [p for p in _sheet(path, "Problems") if p["Sheet"] == "Inspections"]
+    assert _sheet(path, "Inspections")[0]["Status"] == "Plan sent"
+
+
+def test_a_moved_tracker_does_not_resend_what_its_email_log_shows_as_sent(tmp_path, cfg):
+    """The journal lives beside the workbook: copying the tracker elsewhere starts a new one.
+    The Email log then stands in for it, so nothing already sent goes again."""
+    first_dir, second_dir = tmp_path / "a", tmp_path / "b"
+    first_dir.mkdir(), second_dir.mkdir()
+    path = write_tracker(first_dir / "t.xlsx", inspections=[inspection(
+        **{"Concerns raised": "Yes", "Concern notes": "Head upset after lesson visits."})])
+    now = datetime(2026, 11, 17, 13, 0, tzinfo=LONDON)
+    sent = MemoryTransport()
+    run(path, cfg, now, transport=sent)
+    assert "concern_escalation" in {m.purpose for m in sent.sent}
+    moved = second_dir / "renamed.xlsx"
+    moved.write_bytes(path.read_bytes())
+    again = MemoryTransport()
+    result = run(moved, cfg, now, transport=again)
+    assert again.sent == []
+    assert any("send journal is new" in n for n in result.notes)

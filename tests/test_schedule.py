@@ -28,6 +28,9 @@ def test_prints_schtasks_and_cron(tmp_path, capsys):
     fields = cron.split(" ", 5)
     assert fields[:5] == ["*/15", "7-18", "*", "*", "1-5"]
     argv = shlex.split(fields[5])
+    # The log's folder is made first (it does not exist before the first run).
+    assert argv[:3] == ["mkdir", "-p", str(path.resolve().parent / ".ofsted-tracker")] and argv[3] == "&&"
+    argv = argv[4:]
     assert argv[:5] == [sys.executable, "-m", "automation", "run", str(path.resolve())]
     assert argv[-1] == "2>&1" and argv[-2].endswith(".ofsted-tracker/my tracker.run.log")
 
@@ -49,7 +52,7 @@ def test_schedule_pieces(tmp_path):
     assert win[win.index("/TR") + 1] == '"C:\\Program Files\\Python\\pythonw.exe" -m automation run C:\\LA\\tracker.xlsx'
     assert win[win.index("/DU") + 1] == "0010:00"
     assert cron_line(["/usr/bin/python3", "-m", "automation", "run", "/srv/t.xlsx"], tmp_path / "log", s).startswith(
-        "*/20 7-16 * * 1-5 /usr/bin/python3 -m automation run /srv/t.xlsx >> ")
+        f"*/20 7-16 * * 1-5 mkdir -p {tmp_path} && /usr/bin/python3 -m automation run /srv/t.xlsx >> ")
 
 
 @pytest.mark.parametrize("section, key", [({"every_minutes": 7}, "schedule.every_minutes"), ({"start": "seven"}, "schedule.start"),

@@ -162,3 +162,9 @@ def test_libreoffice_keeps_the_dropdowns(tmp_path):
     assert any("List_inspection_type" in c or "$Lists." in c for c in conditions), conditions[:5]
     assert any("StaffNames" in c or "$Staff." in c for c in conditions)
     assert "Inspections" in content and "Notified at" in content
+
+
+def test_sample_plans_went_after_the_notification(sample):
+    t = build_tracker(read_workbook(sample), load_rules())
+    planned = [i for i in t.inspections if i.contact_plan_sent]
+    assert planned and all(i.contact_plan_sent > i.notified_at for i in planned)

@@ -1,15 +1,23 @@
 """A test double of the small xlwings surface the ribbon add-in uses, backed by a
 real tracker's cell values (loaded with openpyxl), counting every call that would be
-a round trip to Excel."""
+a round trip to Excel.
+
+It also emulates the add-in's bulk macros (VBA module OfstedStore, automation/addin/
+vba_store.py) step by step as the VBA does them, with values shaped as pywin32 hands
+them over COM (tuples, floats, time-zone-stamped dates); each macro call is one round
+trip. Which macros exist is read from the add-in's own VBA source."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import openpyxl
+
+from automation.addin.build import ADDIN_NAME
+from automation.addin.vba import modules
 
 
 def _col(letters: str) -> int:
@@ -164,14 +172,28 @@ class FakeSheets:
         self.book.xl.hit("sheets.add")
         sheet = FakeSheet(self.book.xl, name, {})
         self.book.by_name[name] = sheet
+        self.book._selection = (name, 1)  # Excel activates the sheet it adds
         return sheet
 
 
+def addin_macros() -> set[str]:
+    """'Module.Function' for every public function of the add-in's VBA, from its source."""
+    return {f"{m.name}.{f}" for m in modules() for f in re.findall(r"^Public Function (\w+)", m.source, re.M)}
+
+
+class ComError(Exception):
+    """As pywin32's com_error: (hresult, text, (code, source, description, ...))."""
+
+
 class FakeApp:
-    def __init__(self, xl: Excel):
-        self.xl = xl
+    def __init__(self, xl: Excel, book: "FakeBook | None" = None):
+        self.xl, self.book = xl, book
         self.alerts: list[dict] = []
         self._status = False
+        self.addins: dict[str, set[str]] = {}  # loaded add-in (lower-case name) -> its public functions
+
+    def macro(self, name: str) -> "FakeMacro":  # local in xlwings: no round trip
+        return FakeMacro(self, name)
 
     def alert(self, prompt, title=None, buttons="ok", mode=None, callback=None):
         self.xl.hit("app.alert")
@@ -188,17 +210,118 @@ class FakeApp:
         self._status = value
 
 
-class FakeBook:
-    """An open workbook: sheets of cell values, a selection, an app."""
+class FakeMacro:
+    """Application.Run of an add-in's function: one round trip, emulating the VBA."""
 
-    def __init__(self, fullname: str, by_name: dict[str, FakeSheet], xl: Excel):
+    def __init__(self, app: FakeApp, name: str):
+        self.app, self.name = app, name
+
+    def __call__(self, *args):
+        self.app.xl.hit("macro()")
+        m = re.match(r"^'((?:[^']|'')+)'!(\w+\.\w+)$", self.name)
+        book = m.group(1).replace("''", "'").lower() if m else None
+        if not m or m.group(2) not in self.app.addins.get(book, set()):
+            raise ComError(-2147352567, "Exception occurred.", (0, "Microsoft Excel",
+                           f"Cannot run the macro '{self.name}'. The macro may not be available in this "
+                           "workbook or all macros may be disabled.", None, 0, -2146827284), None)
+        for a in args[1:]:
+            _check_com(a)
+        return {"OfstedStore.OfstedReadSheets": _read_sheets,
+                "OfstedStore.OfstedWriteBlocks": _write_blocks}[m.group(2)](*args)
+
+
+def _check_com(arg) -> None:
+    """What the store may pass: flat lists of plain values (nested lists of different sizes
+    and time-zone-aware or date-only values do not cross pywin32 as the VBA expects)."""
+    assert isinstance(arg, list), arg
+    for v in arg:
+        assert v is None or isinstance(v, (bool, int, float, str)) or (
+            type(v) is datetime and v.tzinfo is None), f"not a plain COM value: {v!r}"
+
+
+def _com(v):
+    """A cell value as pywin32 returns it inside a Variant array."""
+    if isinstance(v, datetime):
+        return v.replace(tzinfo=timezone.utc)  # pywin32 stamps COM dates with a time zone
+    return v
+
+
+def _norm_vba(s: str) -> str:
+    # as the VBA's Norm: tabs and no-break spaces as spaces, runs of spaces as one, trimmed
+    s = s.replace("\t", " ").replace("\xa0", " ").lower()
+    while "  " in s:
+        s = s.replace("  ", " ")
+    return s.strip(" ")
+
+
+def _find_sheet(book: "FakeBook", name: str) -> "FakeSheet | None":
+    return next((sh for n, sh in book.by_name.items() if _norm_vba(n) == _norm_vba(name)), None)
+
+
+def _read_sheets(book: "FakeBook", wanted: list):
+    """OfstedReadSheets: Array(FullName, selection), then each sheet's used range or Empty."""
+    selected = book._selection
+    out = [(book._fullname, (selected[0], selected[1]) if selected else None)]
+    for name in wanted:
+        ws = _find_sheet(book, name)
+        if ws is None:
+            out.append(None)
+            continue
+        if ws.cells:
+            rows, cols = [r for r, _ in ws.cells], [c for _, c in ws.cells]
+            top, left, bottom, right = min(rows), min(cols), max(rows), max(cols)
+        else:
+            top = left = bottom = right = 1
+        values = tuple(tuple(_com(ws.cells.get((r, c))) for c in range(left, right + 1))
+                       for r in range(top, bottom + 1))
+        out.append((ws._name, top, left, values))
+    return tuple(out)
+
+
+def _write_blocks(book: "FakeBook", names: list, addresses: list, clears: list, values: list) -> str:
+    """OfstedWriteBlocks: block by block, in order; a failure stops there and is returned."""
+    k = 0
+    for name, address, clear in zip(names, addresses, clears):
+        ws = _find_sheet(book, name)
+        if ws is None:  # Worksheets.Add, which (in Excel and LibreOffice) also activates the new sheet
+            ws = book.by_name[name] = FakeSheet(book.xl, name, {})
+            book._selection = (name, 1)
+        if name in book.protected:
+            return (f"sheet '{name}', cells {address}: "
+                    "The cell or chart you're trying to change is on a protected sheet.")
+        m = re.match(r"^([A-Z]+)(\d+):([A-Z]+)(\d+)$", address)
+        top, left, bottom, right = int(m.group(2)), _col(m.group(1)), int(m.group(4)), _col(m.group(3))
+        for r in range(top, bottom + 1):
+            for c in range(left, right + 1):
+                if clear:
+                    ws.cells.pop((r, c), None)
+                else:
+                    ws.set(r, c, values[k])
+                    k += 1
+    assert k == len(values), "the flat values do not fit the blocks' addresses"  # the store's side of the contract
+    return ""
+
+
+class FakeBook:
+    """An open workbook: sheets of cell values, a selection, an app (with the add-in loaded
+    unless addin=False)."""
+
+    def __init__(self, fullname: str, by_name: dict[str, FakeSheet], xl: Excel, addin: bool = True):
         self._fullname, self.by_name, self.xl = fullname, by_name, xl
-        self.app = FakeApp(xl)
+        self._app = FakeApp(xl, self)
+        if addin:
+            self._app.addins[ADDIN_NAME.lower()] = addin_macros()
         self.sheets = FakeSheets(self)
         self._selection: tuple[str, int] | None = None
+        self.protected: set[str] = set()  # sheets the bulk write finds protected
+
+    @property
+    def app(self) -> FakeApp:
+        self.xl.hit("book.app")  # xlwings: Workbook.Application through COM
+        return self._app
 
     @classmethod
-    def from_file(cls, path: Path, fullname: str | None = None) -> "FakeBook":
+    def from_file(cls, path: Path, fullname: str | None = None, addin: bool = True) -> "FakeBook":
         """The workbook's values as Excel would show them (read once with openpyxl)."""
         xl = Excel()
         wb = openpyxl.load_workbook(path, data_only=True)
@@ -211,13 +334,13 @@ class FakeBook:
                         cells[(cell.row, cell.column)] = _excel_value(cell.value)
             sheets[ws.title] = FakeSheet(xl, ws.title, cells)
         wb.close()
-        return cls(str(fullname or path), sheets, xl)
+        return cls(str(fullname or path), sheets, xl, addin)
 
-    def copy(self, fullname: str | None = None) -> "FakeBook":
+    def copy(self, fullname: str | None = None, addin: bool | None = None) -> "FakeBook":
         """A fresh book with the same cells and a new counter."""
         xl = Excel()
         sheets = {n: FakeSheet(xl, n, dict(s.cells)) for n, s in self.by_name.items()}
-        return FakeBook(fullname or self._fullname, sheets, xl)
+        return FakeBook(fullname or self._fullname, sheets, xl, bool(self._app.addins) if addin is None else addin)
 
     @property
     def fullname(self) -> str:

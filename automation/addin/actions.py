@@ -33,11 +33,12 @@ class Outcome:
     title: str
     lines: list[str]
     attention: bool = False  # something needs the officer (shown as a warning)
+    note: str = ""  # about the add-in itself (e.g. an older one), shown last and never cut off
 
     def text(self) -> str:
         lines = self.lines if len(self.lines) <= MAX_LINES else (
             self.lines[:MAX_LINES] + [f"... and {len(self.lines) - MAX_LINES} more lines (see the Email log sheet)."])
-        return "\n".join(lines)
+        return "\n".join(lines + ([self.note] if self.note else []))
 
 
 @dataclass
@@ -130,7 +131,7 @@ def record_concern(s: Session) -> Outcome:
                            "(or the sheet has no 'Concerns raised' column) — select the inspection's row.")
     lead = []
     if V.text(cells.get("Concerns raised")).strip().lower() != "yes":
-        s.store.sheet("Inspections").range((row, sheet.columns["Concerns raised"])).value = "Yes"
+        s.store.write_cells("Inspections", {(row, sheet.columns["Concerns raised"]): "Yes"})
         cells["Concerns raised"] = "Yes"
         lead.append(f"Row {row}: Concerns raised set to Yes.")
     if not V.text(cells.get("Concern notes")).strip():

@@ -21,12 +21,14 @@ log = logging.getLogger(__name__)
 USER_DIR = Path.home() / ".ofstedtracker"  # where `addin install` puts the xlwings config
 
 
-def main(tag: str) -> None:
-    """Run the button's action on the workbook the officer has open, and tell them how it went."""
+def main(tag: str, addin: str | None = None) -> None:
+    """Run the button's action on the workbook the officer has open, and tell them how it went.
+    `addin` is the add-in's workbook name, passed by its dispatcher: its macros read and write
+    the tracker in bulk (an older add-in passes none, and the slower way is taken)."""
     import xlwings as xw
 
     book = xw.Book.caller()
-    show(book, perform(tag, book, datetime.now(LONDON)))
+    show(book, perform(tag, book, datetime.now(LONDON), addin=addin))
 
 
 def find_config(workbook: Path) -> Config:
@@ -39,28 +41,20 @@ def find_config(workbook: Path) -> Config:
     return load_config(None)
 
 
-def read_selection(book) -> tuple[str, int] | None:
-    """(sheet name, first row) of the officer's selection."""
-    sel = book.selection
-    if sel is None:
-        return None
-    return sel.sheet.name, sel.row
-
-
 def perform(tag: str, book, now: datetime, cfg: Config | None = None, transport=None,
-            lock_timeout: float = 5) -> Outcome:
+            lock_timeout: float = 5, addin: str | None = None) -> Outcome:
     """The action for a button tag, as an Outcome: errors become plain words."""
     action = BY_ID.get(tag)
     if action is None:
         return Outcome("Ofsted", [f"This button ({tag}) is not known to this version of ofsted-tracker — "
                                   "ask IT to rebuild and reinstall the add-in."], attention=True)
+    store = XlwingsStore(book, addin)
     try:
-        store = XlwingsStore(book)  # a never-saved workbook is refused before anything happens
         session = Session(book, cfg or find_config(store.path), now, transport,
-                          read_selection(book) if action.needs_selected_row else None, lock_timeout, store)
-        return action.function(session)
+                          store.selection() if action.needs_selected_row else None, lock_timeout, store)
+        return _noted(action.function(session), store)
     except TrackerError as exc:
-        return Outcome(f"{action.label}: not done", [str(exc)], attention=True)
+        return _noted(Outcome(f"{action.label}: not done", [str(exc)], attention=True), store)
     except Exception:  # a fault in the add-in: the officer gets words, IT gets the details
         where = _log_fault(tag)
         return Outcome(f"{action.label}: something went wrong",
@@ -69,11 +63,16 @@ def perform(tag: str, book, now: datetime, cfg: Config | None = None, transport=
                         f"Please send IT the details saved in {where}."], attention=True)
 
 
+def _noted(outcome: Outcome, store: XlwingsStore) -> Outcome:
+    outcome.note = store.note  # the slower way to Excel was taken: say why
+    return outcome
+
+
 def show(book, outcome: Outcome) -> None:
-    """A message box with the outcome; the status bar is given back to Excel."""
-    app = book.app
-    app.status_bar = False
-    app.alert(outcome.text(), title=outcome.title, buttons="ok", mode="critical" if outcome.attention else "info")
+    """A message box with the outcome (the dispatcher gives the status bar back to Excel
+    when this returns: one call to Excel fewer)."""
+    book.app.alert(outcome.text(), title=outcome.title, buttons="ok",
+                   mode="critical" if outcome.attention else "info")
 
 
 def _log_fault(tag: str) -> Path:

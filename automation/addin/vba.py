@@ -8,6 +8,7 @@ from pathlib import Path
 
 from automation.addin.registry import ACTIONS, Action
 from automation.addin.ribbon import CALLBACK
+from automation.addin.vba_store import MODULE as STORE_MODULE, store_source
 from automation.addin.vbaproject import Module, document_module, normalise_source
 from automation.errors import WorkbookError, require
 
@@ -28,7 +29,8 @@ Public Sub {CALLBACK}(control As IRibbonControl)
     Select Case control.Tag
     Case {tags}
         Application.StatusBar = "Ofsted: working..."
-        RunPython "import {ENTRY}; {ENTRY}.main('" & control.Tag & "')"
+        ' The add-in's own name, so Python can call its bulk macros (OfstedStore) by it.
+        RunPython "import {ENTRY}; {ENTRY}.main('" & control.Tag & "', '" & Replace(ThisWorkbook.Name, "'", "\\'") & "')"
         Application.StatusBar = False
     Case Else
         MsgBox "This button is not known to this version of the Ofsted add-in (" & control.Tag & "). " & _
@@ -55,4 +57,5 @@ def xlwings_addin_source(project_name: str = PROJECT_NAME) -> str:
 def modules() -> list[Module]:
     """Every module of the add-in's VBA project, in project order."""
     return [document_module("ThisWorkbook", "workbook"), document_module("Sheet1", "worksheet"),
-            Module("xlwings", xlwings_addin_source()), Module("OfstedRibbon", dispatcher_source())]
+            Module("xlwings", xlwings_addin_source()), Module("OfstedRibbon", dispatcher_source()),
+            Module(STORE_MODULE, store_source())]

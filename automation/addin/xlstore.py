@@ -1,10 +1,14 @@
-"""The live-workbook store: the tracker open in Excel, read and written through
-xlwings with one bulk read per sheet and one bulk write per block of cells.
+"""The live-workbook store: the tracker open in Excel, read and written without ever
+touching a single cell in a loop (each call to Excel is a round trip: per-cell calls are
+what make xlwings slow).
 
 Same interface as automation/workbook/store.py WorkbookStore (load() -> RawWorkbook,
-save(update) -> cells written), so the run pipeline works on the open workbook.
-Per-cell COM calls are what make xlwings slow (each is a round trip to Excel), so
-nothing here touches a single cell in a loop."""
+save(update) -> cells changed), so the run pipeline works on the open workbook. Two ways
+to Excel, chosen once per button click:
+- the add-in's bulk macros (automation/addin/bulk.py): one call reads every tracker sheet,
+  one call writes every block, whatever the tracker's size;
+- the fallback, when the macros are not there (an older add-in): xlwings, one bulk read
+  per sheet and one write per block."""
 
 from __future__ import annotations
 
@@ -13,35 +17,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from automation.addin.bulk import MacroUnavailable, read_sheets, write_blocks
+from automation.addin.grid import Grid, Write, blocks, clean, norm, origin, writes_for
 from automation.errors import WorkbookError
-from automation.update import TrackerUpdate, changed_cells
+from automation.update import TrackerUpdate
 from automation.workbook import schema
 from automation.workbook.raw import RawSheet, RawWorkbook
-from automation.workbook.store import WorkbookStore
+from automation.workbook.store import plan_edits
 from automation.workbook.writer import SheetEdit
 
+__all__ = ["Grid", "XlwingsStore", "blocks", "raw_sheet", "read_grid", "read_selection"]
+
 HEADER_SEARCH_ROWS = 5  # as the file reader: a title may sit above the table
-_ADDR = re.compile(r"^\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?$")
-
-
-@dataclass
-class Grid:
-    """A sheet's used range as read: values[r][c] is cell (top + r, left + c)."""
-
-    name: str
-    top: int
-    left: int
-    values: list[list]
-
-    def get(self, row: int, col: int):
-        r, c = row - self.top, col - self.left
-        if 0 <= r < len(self.values) and 0 <= c < len(self.values[r]):
-            return self.values[r][c]
-        return None
-
-    @property
-    def bottom(self) -> int:
-        return self.top + len(self.values) - 1
+OLDER_ADDIN = ("The Ofsted add-in in Excel is older than ofsted-tracker, so this took the slower way "
+               "to read and write the tracker{why} — ask IT to rebuild and reinstall the add-in.")
 
 
 @dataclass
@@ -49,26 +38,35 @@ class XlwingsStore:
     """Reads and writes the tracker open in Excel (an xlwings Book)."""
 
     book: object
+    addin: str | None = None  # the add-in workbook's name, passed by its dispatcher: its macros do bulk I/O
     raw: RawWorkbook | None = None
     grids: dict[str, Grid] = field(default_factory=dict)  # canonical sheet name -> as read
+    note: str = ""  # for the officer, when the slower way was taken
+    _bulk: bool | None = field(default=None, repr=False)  # None: not decided yet (decided once)
+    _app: object = field(default=None, repr=False)
     _cached: RawWorkbook | None = field(default=None, repr=False)
-    _sheets: dict = field(default_factory=dict, repr=False)  # sheet objects from the read, reused to write
+    _sheets: dict = field(default_factory=dict, repr=False)  # fallback: sheet objects by name, reused to write
     _path: Path | None = field(default=None, repr=False)
+    _selection: tuple[str, int] | None = field(default=None, repr=False)
+    _read_once: bool = field(default=False, repr=False)
 
     @property
     def path(self) -> Path:
         """The workbook's file, for the journal and lock (a never-saved book has none)."""
         if self._path is None:
-            full = str(self.book.fullname)
-            if not re.search(r"[\\/]", full):
-                raise WorkbookError(f"'{full}' has not been saved yet — save the tracker (File > Save As) "
-                                    "and click again.")
-            self._path = Path(full)
+            if self._use_bulk():
+                self._prefetch()
+            if self._path is None:
+                self._set_path(str(self.book.fullname))
         return self._path
 
-    def sheet(self, name: str):
-        """The xlwings sheet read as the contract sheet `name` (no extra round trip)."""
-        return self._sheets.get(name) or self.book.sheets[self.grids[name].name]
+    def selection(self) -> tuple[str, int] | None:
+        """(sheet name, first row) of the officer's selection."""
+        if self._use_bulk():
+            self._prefetch()
+            if self._bulk:
+                return self._selection
+        return read_selection(self.book)
 
     def serve_cached_once(self) -> None:
         """The next load() returns what was just read (and changed in memory) without
@@ -76,79 +74,128 @@ class XlwingsStore:
         self._cached = self.raw
 
     def load(self) -> RawWorkbook:
-        """Every contract sheet present: one bulk read of its used range."""
+        """Every contract sheet present, as the file reader gives it."""
         cached, self._cached = self._cached, None
         if cached is not None:
             return cached
-        by_norm = {_norm(n): n for n in self.book.sheet_names}
-        self.raw, self.grids, self._sheets = RawWorkbook(), {}, {}
+        grids = self._read_bulk() if self._use_bulk() else None
+        if grids is None:
+            grids = self._read_each()
+        self._read_once = True
+        self.grids = grids
+        self.raw = RawWorkbook()
         for spec in schema.ALL:
-            actual = by_norm.get(_norm(spec.name))
-            if actual is None:
-                continue
-            self._sheets[spec.name] = sheet = self.book.sheets[actual]
-            grid = read_grid(sheet, actual)
-            self.grids[spec.name] = grid
-            self.raw.sheets[spec.name] = raw_sheet(grid, spec)
+            if spec.name in grids:
+                self.raw.sheets[spec.name] = raw_sheet(grids[spec.name], spec)
         return self.raw
 
     def save(self, update: TrackerUpdate) -> int:
-        """Write the update as bulk blocks; returns the number of cells changed."""
+        """Write the update as block writes; returns the number of cells changed."""
         raw = self.raw or self.load()
-        current = {n: cells for n, cells in raw.sheets["Inspections"].rows}
-        update = changed_cells(update, current)
-        # The file store decides which cells the update touches; here we only move them.
-        planner = WorkbookStore(Path("live-workbook"))
-        edits = [e for e in (
-            planner._inspections(raw.sheets["Inspections"], update),
-            planner._follow_ups(raw.sheets["Follow-ups"], update),
-            planner._email_log(raw.sheets["Email log"], update),
-            planner._problems(raw.sheets.get("Problems"), update),
-        ) if e is not None and (e.cells or e.truncate_after is not None)]
-        written = 0
-        for edit in edits:
-            written += self._apply(edit)
+        writes, changed = [], 0
+        for edit in plan_edits(raw, update):
+            grid = self.grids.get(edit.sheet)
+            writes += writes_for(edit, grid)
+            changed += _changed(edit, grid)
+        self._write(writes)
         self.raw = None  # read afresh next time
-        return written
+        return changed
 
-    def _apply(self, edit: SheetEdit) -> int:
-        grid = self.grids.get(edit.sheet)
-        if grid is None:  # a sheet the tracker lacks (only Problems is optional and written)
-            sheet = self.book.sheets.add(edit.sheet, after=self.book.sheets[-1])
-            grid = Grid(edit.sheet, 1, 1, [])
-            cells = {(1, i): h for i, h in enumerate(edit.create_headers, 1)} | dict(edit.cells)
-        else:
-            sheet = self.sheet(edit.sheet)
-            cells = dict(edit.cells)
-        for (top, left), block in blocks(cells, grid):
-            sheet.range((top, left)).value = block
-        if edit.truncate_after is not None and grid.values:
-            last_written = max([edit.truncate_after, *[r for r, _ in cells]])
-            if grid.bottom > last_written:
-                sheet.range((last_written + 1, grid.left), (grid.bottom, grid.left + len(grid.values[0]) - 1)).clear_contents()
-        return sum(1 for (r, c), v in edit.cells.items() if grid.get(r, c) != v)
+    def write_cells(self, sheet: str, cells: dict[tuple[int, int], object]) -> None:
+        """Write a few cells of a contract sheet that was read (as blocks, like save)."""
+        self._write(writes_for(SheetEdit(sheet, dict(cells)), self.grids[sheet]))
+
+    # --- the two ways to Excel ---
+
+    def _use_bulk(self) -> bool:
+        if self._bulk is None:
+            self._bulk = bool(self.addin)
+            if not self.addin:
+                self.note = OLDER_ADDIN.format(why="")
+        return self._bulk
+
+    @property
+    def app(self):
+        if self._app is None:
+            self._app = self.book.app  # a round trip in xlwings: once per click
+        return self._app
+
+    def _prefetch(self) -> None:
+        # The bulk read also says where the workbook is and what is selected: read once
+        # and serve it to the action's first load().
+        if not self._read_once:
+            self.load()
+            self._cached = self.raw
+
+    def _read_bulk(self) -> dict[str, Grid] | None:
+        try:
+            got = read_sheets(self.app, self.book, self.addin, [s.name for s in schema.ALL])
+        except MacroUnavailable as exc:
+            self._bulk = False
+            self.note = OLDER_ADDIN.format(why=f" (Excel said: {exc})")
+            return None
+        self._set_path(got.fullname)
+        self._selection = got.selection
+        return got.grids
+
+    def _read_each(self) -> dict[str, Grid]:
+        by_norm = {norm(n): n for n in self.book.sheet_names}
+        grids, self._sheets = {}, {}
+        for spec in schema.ALL:
+            actual = by_norm.get(norm(spec.name))
+            if actual is not None:
+                self._sheets[actual] = sheet = self.book.sheets[actual]
+                grids[spec.name] = read_grid(sheet, actual)
+        return grids
+
+    def _write(self, writes: list[Write]) -> None:
+        if self._bulk:
+            write_blocks(self.app, self.book, self.addin, writes)
+            return
+        for w in writes:
+            sheet = self._sheets.get(w.sheet)
+            if sheet is None:
+                sheet = self._sheets[w.sheet] = self.book.sheets.add(w.sheet, after=self.book.sheets[-1])
+            if w.values is None:
+                sheet.range((w.top, w.left), (w.bottom, w.right)).clear_contents()
+            else:
+                sheet.range((w.top, w.left)).value = w.values
+
+    def _set_path(self, full: str) -> None:
+        if not re.search(r"[\\/]", full):
+            raise WorkbookError(f"'{full}' has not been saved yet — save the tracker (File > Save As) "
+                                "and click again.")
+        self._path = Path(full)
+
+
+def read_selection(book) -> tuple[str, int] | None:
+    """(sheet name, first row) of the officer's selection, through xlwings."""
+    sel = book.selection
+    if sel is None:
+        return None
+    return sel.sheet.name, sel.row
 
 
 def read_grid(sheet, name: str) -> Grid:
     """One bulk read of the sheet's used range (dates as datetime, always 2-D)."""
     used = sheet.used_range
-    top, left = _origin(used.address)
+    top, left = origin(used.address)
     values = used.options(ndim=2, dates=datetime, empty=None).value or []
-    return Grid(name, top, left, [[_clean(v) for v in row] for row in values])
+    return Grid(name, top, left, [[clean(v) for v in row] for row in values])
 
 
 def raw_sheet(grid: Grid, spec: schema.Sheet) -> RawSheet:
     """The grid as the file reader would give it: header found by name, rows by header."""
-    wanted = {_norm(h): h for h in spec.headers()}
+    wanted = {norm(h): h for h in spec.headers()}
     best, header_idx = -1, 0
     for i, row in enumerate(grid.values[:HEADER_SEARCH_ROWS]):
-        score = sum(1 for v in row if _norm(v) in wanted)
+        score = sum(1 for v in row if norm(v) in wanted)
         if score > best:
             best, header_idx = score, i
     columns: dict[str, int] = {}
     head = grid.values[header_idx] if grid.values else []
     for j, v in enumerate(head):
-        key = wanted.get(_norm(v))
+        key = wanted.get(norm(v))
         if key and key not in columns:
             columns[key] = grid.left + j
     sheet = RawSheet(grid.name, grid.top + header_idx, columns)
@@ -160,53 +207,7 @@ def raw_sheet(grid: Grid, spec: schema.Sheet) -> RawSheet:
     return sheet
 
 
-def blocks(cells: dict[tuple[int, int], object], grid: Grid):
-    """Bulk writes for the cells: one rectangle per run of adjacent columns, from the
-    first to the last row written there; cells in between keep the value just read.
-    The number of writes depends on which columns change, never on the number of rows."""
-    cols = sorted({c for _, c in cells})
-    runs, run = [], []
-    for c in cols:
-        if run and c != run[-1] + 1:
-            runs.append(run)
-            run = []
-        run.append(c)
-    if run:
-        runs.append(run)
-    for run in runs:
-        rows = [r for r, c in cells if c in run]
-        top, bottom = min(rows), max(rows)
-        block = [[_to_excel(cells[(r, c)]) if (r, c) in cells else grid.get(r, c) for c in run]
-                 for r in range(top, bottom + 1)]
-        yield (top, run[0]), block
-
-
-def _to_excel(v):
-    # The core's times are London-aware; Excel cells hold local wall-clock time.
-    if isinstance(v, datetime) and v.tzinfo is not None:
-        return v.replace(tzinfo=None)
-    return v
-
-
-def _origin(address: str) -> tuple[int, int]:
-    m = _ADDR.match(address.replace("$", "") if address else "A1")
-    if not m:
-        raise WorkbookError(f"Excel gave an unexpected used range {address!r}.")
-    col = 0
-    for ch in m.group(1):
-        col = col * 26 + ord(ch) - 64
-    return int(m.group(2)), col
-
-
-def _clean(v):
-    # Excel holds every number as a float; the file reader gives whole numbers as int
-    # (a URN typed as a number must read as "100001", not "100001.0").
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    if isinstance(v, str) and not v.strip():
-        return None
-    return v
-
-
-def _norm(text) -> str:
-    return " ".join(str(text).split()).lower() if text is not None else ""
+def _changed(edit: SheetEdit, grid: Grid | None) -> int:
+    if grid is None:  # a new sheet: every value is new
+        return sum(1 for v in edit.cells.values() if v is not None)
+    return sum(1 for (r, c), v in edit.cells.items() if grid.get(r, c) != v)

@@ -46,8 +46,13 @@ def refused_recipients(msg: OutgoingMessage, allowed: tuple[str, ...]) -> list[s
     """Recipients outside the allowed domains (none when no restriction is set)."""
     if not allowed:
         return []
-    ok = {d.lower().lstrip("@") for d in allowed}
-    return [a for a in msg.recipients if a.rsplit("@", 1)[-1].lower() not in ok]
+    ok = {d.lower().lstrip("@.") for d in allowed}
+    return [a for a in msg.recipients if not _domain_allowed(a.rsplit("@", 1)[-1].lower(), ok)]
+
+
+def _domain_allowed(domain: str, allowed: set[str]) -> bool:
+    """The domain itself, or a subdomain of an allowed one (schools under hants.sch.uk, say)."""
+    return any(domain == d or domain.endswith("." + d) for d in allowed)
 
 
 def deliver(messages: list[OutgoingMessage], transport: Transport, journal: Journal,

@@ -78,6 +78,8 @@ class EwsTransport:
     @classmethod
     def from_config(cls, cfg: Config) -> "EwsTransport":
         """Build from [mail.ews]; the account is made (and autodiscovered) on first use."""
+        # Before anything is journalled: a missing extra is a one-line message, not a pending send.
+        require("exchangelib", "ews", "Sending through Exchange Web Services")
         sec = cfg.section("mail.ews")
         if sec.get("auth", "ntlm") not in AUTH_TYPES:
             raise ConfigError(f"{cfg.source}: [mail.ews] auth = {sec.get('auth')!r} is not one of {', '.join(AUTH_TYPES)} — correct it.")

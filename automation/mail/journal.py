@@ -14,8 +14,9 @@ from automation.mail.message import OutgoingMessage
 
 # States: pending (being handed over, or a crash left it), sent, deferred (transient
 # failure: try again next run), failed (permanent), unconfirmed (may have gone; an
-# officer decides), blocked (recipient not allowed: never sent).
-FINAL = {"sent", "failed", "blocked"}
+# officer decides), blocked (recipient not allowed: not sent; checked again on every run, so
+# correcting the address or the allowed domains lets it go).
+FINAL = {"sent", "failed"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sends (

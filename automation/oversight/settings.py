@@ -9,7 +9,8 @@ from pathlib import Path
 from automation.config import Config
 from automation.errors import ConfigError
 
-DEFAULTS = {"reviews_dir": "reviews", "oversight": "reports/oversight.xlsx", "summaries_dir": "reports"}
+# "{tracker}" is the tracker's file name without .xlsx: two trackers in one folder keep apart.
+DEFAULTS = {"reviews_dir": "reviews", "oversight": "reports/{tracker} oversight.xlsx", "summaries_dir": "reports"}
 
 
 @dataclass(frozen=True)
@@ -28,5 +29,5 @@ def report_paths(cfg: Config, workbook: Path) -> ReportPaths:
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{cfg.source}: key 'reports.{key}' = {value!r} should be a folder or file name "
                               f"like \"{default}\" — correct it.")
-        got[key] = cfg.resolve(Path(workbook), value)
+        got[key] = cfg.resolve(Path(workbook), value.replace("{tracker}", Path(workbook).stem))
     return ReportPaths(got["reviews_dir"], got["oversight"], got["summaries_dir"])

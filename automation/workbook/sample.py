@@ -4,7 +4,7 @@ example.org addresses only. Built from the template, so it always matches the co
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from openpyxl.utils import get_column_letter
@@ -183,6 +183,8 @@ def _inspections(today: date, cal: WorkingCalendar, urns: list[str]):
              form=date(2026, 10, 15), pub=date(2026, 11, 6)),
     ]
     for r in rows:
+        if r.get("plan"):  # the plan went out within the promised 2 working hours of the call
+            r["plan"] = max(r["plan"], r["n"] + timedelta(minutes=70))
         out = {k: v for k, v in r.items() if k[0].isupper()}
         out.update({"Inspection type": r["t"], "Notified at": r["n"], "Start date": r["s"], "Lead inspector": r["li"],
                     "Contact plan sent": r.get("plan"), "Final feedback at": r.get("fb"),

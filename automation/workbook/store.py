@@ -29,7 +29,7 @@ class WorkbookStore:
     def save(self, update: TrackerUpdate) -> int:
         """Write the update; returns the number of cells written. Raises WorkbookLocked."""
         raw = self.raw or self.load()
-        edits = self._edits(raw, update)
+        edits = plan_edits(raw, update)
         if not edits:
             return 0
         apply_edits(self.path, edits, raw.digest)
@@ -38,95 +38,102 @@ class WorkbookStore:
 
     def pending(self, update: TrackerUpdate) -> int:
         """How many cells save() would write (for --dry-run); writes nothing."""
-        return sum(len(e.cells) for e in self._edits(self.raw or self.load(), update))
+        return sum(len(e.cells) for e in plan_edits(self.raw or self.load(), update))
 
-    def _edits(self, raw: RawWorkbook, update: TrackerUpdate) -> list[SheetEdit]:
-        current = {n: cells for n, cells in raw.sheets["Inspections"].rows}
-        update = changed_cells(update, current)
-        return [e for e in (
-            self._inspections(raw.sheets["Inspections"], update),
-            self._follow_ups(raw.sheets["Follow-ups"], update),
-            self._email_log(raw.sheets["Email log"], update),
-            self._problems(raw.sheets.get("Problems"), update),
-        ) if e is not None and (e.cells or e.truncate_after is not None)]
 
-    @staticmethod
-    def _columns(sheet: RawSheet, spec: schema.Sheet, edit: SheetEdit) -> dict[str, int]:
-        """Column numbers by header, adding any missing tool column at the right-hand end."""
-        cols = dict(sheet.columns)
-        nxt = max(cols.values(), default=0) + 1
-        for c in spec.columns:
-            if c.header not in cols and (c.tool or spec.tool):
-                cols[c.header] = nxt
-                edit.cells[(sheet.header_row, nxt)] = c.header
-                nxt += 1
-        return cols
+def plan_edits(raw: RawWorkbook, update: TrackerUpdate) -> list[SheetEdit]:
+    """The cells an update writes, sheet by sheet: the one planner for the file store and
+    the live-workbook store (automation/addin/xlstore.py), so neither can miss a sheet."""
+    current = {n: cells for n, cells in raw.sheets["Inspections"].rows}
+    update = changed_cells(update, current)
+    return [e for e in (
+        _inspections(raw.sheets["Inspections"], update),
+        _follow_ups(raw.sheets["Follow-ups"], update),
+        _email_log(raw.sheets["Email log"], update),
+        _problems(raw.sheets.get("Problems"), update),
+    ) if e is not None and (e.cells or e.truncate_after is not None)]
 
-    def _inspections(self, sheet: RawSheet, update: TrackerUpdate) -> SheetEdit:
-        edit = SheetEdit("Inspections")
-        if not update.inspection_cells:
-            return edit
-        cols = self._columns(sheet, schema.INSPECTIONS, edit)
-        for row, values in update.inspection_cells.items():
-            for header, value in values.items():
-                edit.cells[(row, cols[header])] = value
+
+def _columns(sheet: RawSheet, spec: schema.Sheet, edit: SheetEdit) -> dict[str, int]:
+    """Column numbers by header, adding any missing tool column at the right-hand end."""
+    cols = dict(sheet.columns)
+    nxt = max(cols.values(), default=0) + 1
+    for c in spec.columns:
+        if c.header not in cols and (c.tool or spec.tool):
+            cols[c.header] = nxt
+            edit.cells[(sheet.header_row, nxt)] = c.header
+            nxt += 1
+    return cols
+
+
+def _inspections(sheet: RawSheet, update: TrackerUpdate) -> SheetEdit:
+    edit = SheetEdit("Inspections")
+    if not update.inspection_cells:
         return edit
+    cols = _columns(sheet, schema.INSPECTIONS, edit)
+    for row, values in update.inspection_cells.items():
+        for header, value in values.items():
+            edit.cells[(row, cols[header])] = value
+    return edit
 
-    def _follow_ups(self, sheet: RawSheet, update: TrackerUpdate) -> SheetEdit | None:
-        if update.follow_ups is None:
-            return None
-        edit = SheetEdit("Follow-ups")
-        cols = self._columns(sheet, schema.FOLLOW_UPS, edit)
-        rows_by_key = {V.text(c.get("Key")): n for n, c in sheet.rows if c.get("Key")}
-        current = {n: c for n, c in sheet.rows}
-        nxt = max([sheet.header_row, *[n for n, c in sheet.rows if c]]) + 1
-        for fu in update.follow_ups:
-            row = rows_by_key.get(fu.key)
-            known = row is not None
-            if row is None:
-                row, nxt = nxt, nxt + 1
-            values = {"Inspection ID": fu.inspection_id, "School name": fu.school_name, "Action": fu.action,
-                      "Owner": fu.owner, "Due": fu.due, "Reason": fu.reason, "State": fu.state, "Key": fu.key}
-            if not known:  # officers' Done and Notes are theirs: only seeded
-                values.update({"Done": fu.done or None, "Notes": fu.notes or None})
-            for h, v in values.items():
-                if _differs(current.get(row, {}).get(h), v):
-                    edit.cells[(row, cols[h])] = v
-        return edit
 
-    def _email_log(self, sheet: RawSheet, update: TrackerUpdate) -> SheetEdit | None:
-        if not update.email_log:
-            return None
-        edit = SheetEdit("Email log")
-        cols = self._columns(sheet, schema.EMAIL_LOG, edit)
-        by_id = {V.text(c.get("Message ID")): (n, c) for n, c in sheet.rows if c.get("Message ID")}
-        nxt = max([sheet.header_row, *[n for n, c in sheet.rows if c]]) + 1
-        for entry in update.email_log:
-            row, current = by_id.get(entry["Message ID"], (None, {}))
-            if row is None:
-                row, nxt = nxt, nxt + 1
-            for h, v in entry.items():
-                if _differs(current.get(h), v):
-                    edit.cells[(row, cols[h])] = v
-        return edit
+def _follow_ups(sheet: RawSheet, update: TrackerUpdate) -> SheetEdit | None:
+    if update.follow_ups is None:
+        return None
+    edit = SheetEdit("Follow-ups")
+    cols = _columns(sheet, schema.FOLLOW_UPS, edit)
+    rows_by_key = {V.text(c.get("Key")): n for n, c in sheet.rows if c.get("Key")}
+    current = {n: c for n, c in sheet.rows}
+    nxt = max([sheet.header_row, *[n for n, c in sheet.rows if c]]) + 1
+    for fu in update.follow_ups:
+        row = rows_by_key.get(fu.key)
+        known = row is not None
+        if row is None:
+            row, nxt = nxt, nxt + 1
+        values = {"Inspection ID": fu.inspection_id, "School name": fu.school_name, "Action": fu.action,
+                  "Owner": fu.owner, "Due": fu.due, "Reason": fu.reason, "State": fu.state, "Key": fu.key}
+        if not known:  # officers' Done and Notes are theirs: only seeded
+            values.update({"Done": fu.done or None, "Notes": fu.notes or None})
+        for h, v in values.items():
+            if _differs(current.get(row, {}).get(h), v):
+                edit.cells[(row, cols[h])] = v
+    return edit
 
-    def _problems(self, sheet: RawSheet | None, update: TrackerUpdate) -> SheetEdit:
-        headers = schema.PROBLEMS.headers()
-        if sheet is None:
-            edit = SheetEdit("Problems", create_headers=tuple(headers))
-            cols, first = {h: i for i, h in enumerate(headers, 1)}, 2
-        else:
-            edit = SheetEdit("Problems", truncate_after=sheet.header_row)
-            cols, first = self._columns(sheet, schema.PROBLEMS, edit), sheet.header_row + 1
-            if _same_problems(sheet, update.problems):
-                return SheetEdit("Problems")  # unchanged since the last run: leave the file alone
-        for i, p in enumerate(update.problems):
-            values = {"Found at": update.found_at, "Severity": p.severity, "Sheet": p.sheet,
-                      "Row": p.row if p.row is not None else "", "Column": p.column or "",
-                      "Value": p.value, "Problem": p.message, "What to do": p.fix}
-            for h, v in values.items():
-                edit.cells[(first + i, cols[h])] = v
-        return edit
+
+def _email_log(sheet: RawSheet, update: TrackerUpdate) -> SheetEdit | None:
+    if not update.email_log:
+        return None
+    edit = SheetEdit("Email log")
+    cols = _columns(sheet, schema.EMAIL_LOG, edit)
+    by_id = {V.text(c.get("Message ID")): (n, c) for n, c in sheet.rows if c.get("Message ID")}
+    nxt = max([sheet.header_row, *[n for n, c in sheet.rows if c]]) + 1
+    for entry in update.email_log:
+        row, current = by_id.get(entry["Message ID"], (None, {}))
+        if row is None:
+            row, nxt = nxt, nxt + 1
+        for h, v in entry.items():
+            if _differs(current.get(h), v):
+                edit.cells[(row, cols[h])] = v
+    return edit
+
+
+def _problems(sheet: RawSheet | None, update: TrackerUpdate) -> SheetEdit:
+    headers = schema.PROBLEMS.headers()
+    if sheet is None:
+        edit = SheetEdit("Problems", create_headers=tuple(headers))
+        cols, first = {h: i for i, h in enumerate(headers, 1)}, 2
+    else:
+        edit = SheetEdit("Problems", truncate_after=sheet.header_row)
+        cols, first = _columns(sheet, schema.PROBLEMS, edit), sheet.header_row + 1
+        if _same_problems(sheet, update.problems):
+            return SheetEdit("Problems")  # unchanged since the last run: leave the file alone
+    for i, p in enumerate(update.problems):
+        values = {"Found at": update.found_at, "Severity": p.severity, "Sheet": p.sheet,
+                  "Row": p.row if p.row is not None else "", "Column": p.column or "",
+                  "Value": p.value, "Problem": p.message, "What to do": p.fix}
+        for h, v in values.items():
+            edit.cells[(first + i, cols[h])] = v
+    return edit
 
 
 def _differs(old, new) -> bool:
