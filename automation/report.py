@@ -34,11 +34,21 @@ def stage_lines(result) -> list[str]:
             n += 1
         by = Counter(m.purpose.replace("_", " ") for m in mine)
         what = ", ".join(f"{k} x{v}" for k, v in sorted(by.items())) if mine else "nothing to send"
+        if label == "Feedback forms":
+            what = _forms_done(result) + what
         lines.append(f" {n} {label + ':':<16}{what}")
     other = [m for m in result.messages if id(m) not in taken]
     if other:
         lines.append(f"   Other:          {_count(len(other), 'message')}")
     return lines
+
+
+def _forms_done(result) -> str:
+    """'2 forms written, 1 read; ' (files are not messages, so they are counted apart)."""
+    forms = getattr(result, "forms", None)
+    if forms is None or not (forms.written or forms.read):
+        return ""
+    return f"{_count(len(forms.written), 'form')} written, {len(forms.read)} read; "
 
 
 def _follow_up_line(result, n: int) -> str:

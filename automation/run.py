@@ -41,6 +41,7 @@ class RunResult:
     cells_written: int | None = 0  # with dry_run: what a real run would write
     save_note: str = ""
     notes: list[str] = field(default_factory=list)
+    forms: object = None  # the feedback forms written and read (automation.forms.runner.FormsRun)
 
 
 def plan(ctx: Context) -> list[OutgoingMessage]:
@@ -184,7 +185,7 @@ def run(workbook: Path, cfg: Config, now: datetime, transport: Transport | None 
         forms.merge_into(update)  # feedback forms (issue 5B)
         # cells_written: what a real run would write (a live-workbook store may not say: None)
         pending = store.pending(update) if hasattr(store, "pending") else None
-        return RunResult(ctx, messages, update, cells_written=pending, notes=ctx.notes)
+        return RunResult(ctx, messages, update, cells_written=pending, notes=ctx.notes, forms=forms)
     try:
         with run_lock(workbook, cfg, lock_timeout):
             return _apply(workbook, store, cfg, now, transport, sleep, select)
@@ -211,7 +212,7 @@ def _apply(workbook, store, cfg, now, transport, sleep, select=None) -> RunResul
                 transport.close()
         update = tool_update(ctx, journal.records())
         forms.merge_into(update)  # feedback forms (issue 5B): outcomes into blank tracker cells
-        result = RunResult(ctx, messages, update, report, notes=ctx.notes)
+        result = RunResult(ctx, messages, update, report, notes=ctx.notes, forms=forms)
         try:
             result.cells_written = store.save(update)
             result.saved = True

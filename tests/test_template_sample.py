@@ -136,6 +136,12 @@ def test_sample_runs_end_to_end_once(sample, tmp_path):
     assert planned == {i.inspection_id for i in result.context.tracker.inspections
                        if i.contact_plan_sent is None and i.start_date >= date(2026, 11, 23)}
     assert len(planned) == 3
+    # Inspections on (or just past) their last day get feedback forms; the summary counts the files.
+    from automation.report import stage_lines
+
+    forms = sorted(p.name for p in (tmp_path / "forms").glob("*.xlsx"))
+    assert len(forms) == len(result.forms.written) >= 1
+    assert f"{len(forms)} form{'s' if len(forms) != 1 else ''} written" in "\n".join(stage_lines(result))
     second = MemoryTransport()
     again = run(path, cfg, now, transport=second)
     assert second.sent == [] and again.messages == []
