@@ -20,7 +20,7 @@ from automation.status import last_day
 OPEN, DONE, NOT_NEEDED = "Open", "Done", "No longer needed"
 PAST = "Past: not tracked"  # already long overdue when first listed (history before the tool)
 ANCHORS = ("last_day", "final_feedback", "draft_report_received", "report_published", "feedback_form_completed")
-FACTS = ("ended", "concerns_raised", "conduct_concerns", "outcome_recorded", "adverse", "category", "monitoring",
+FACTS = ("ended", "concerns_raised", "conduct_concerns", "complaint_made", "outcome_recorded", "adverse", "category", "monitoring",
          "maintained", "feedback_form_completed", "draft_report_received", "report_published", "later_inspection",
          "learning_review_requested", "learning_review_in_progress", "learning_review_complete")
 
@@ -112,7 +112,8 @@ def subject(insp: Inspection, rules: Rules, last_day: date, today: date, later: 
     lr = insp.learning_review
     facts = {
         "ended": today > last_day, "concerns_raised": insp.concerns_raised == "Yes",
-        "conduct_concerns": insp.conduct_concerns == "Yes", "outcome_recorded": o.recorded, "adverse": o.adverse,
+        "conduct_concerns": insp.conduct_concerns == "Yes", "complaint_made": insp.complaint_made == "Yes",
+        "outcome_recorded": o.recorded, "adverse": o.adverse,
         "category": o.in_category, "monitoring": o.monitoring, "maintained": maintained,
         "feedback_form_completed": insp.feedback_form_completed is not None,
         "draft_report_received": insp.draft_report_received is not None,

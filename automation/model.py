@@ -59,6 +59,7 @@ class Inspection:
     category_of_concern: str = ""
     grades: dict[str, str] = field(default_factory=dict)
     conduct_concerns: str = ""
+    complaint_made: str = ""  # Yes: the school has made a formal complaint to Ofsted
     draft_report_received: date | None = None
     feedback_form_completed: date | None = None
     report_published: date | None = None

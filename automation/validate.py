@@ -234,7 +234,34 @@ def _inspections(sheet, rules: Rules, t: Tracker) -> None:
         if r.bad:
             continue
         seen_ids[iid], seen_keys[key] = r.number, r.number
-        t.inspections.append(_inspection(r, rules, fw, iid, not existing_id, urn, itype, notified, start, feedback))
+        deferral = r.choice("Deferral", rules.choices("deferral"), "warning")
+        sent = _opt_datetime(r, "Contact plan sent")
+        _implausible_dates(r, rules, fw, itype, notified, start, deferral, sent)
+        t.inspections.append(_inspection(r, rules, fw, iid, not existing_id, urn, itype, notified, start, feedback,
+                                         deferral, sent))
+
+
+def _implausible_dates(r: _Row, rules: Rules, fw, itype, notified, start, deferral, sent) -> None:
+    """Warn about dates that are possible but unlikely (a typing slip is the usual cause)."""
+    plan = rules.extra.get("contact_plan", {})
+    notice = (start - notified.date()).days
+    most = int(plan.get("timings", {}).get("max_notice_days", 10))
+    if notice > most and deferral != "Granted":
+        r.report("Start date", start.strftime("%d/%m/%Y"),
+                 f"the start date is {notice} days after Ofsted's notification ({notified:%d/%m/%Y}); "
+                 f"Ofsted gives about a day's notice (more than {most} days is unlikely)",
+                 "check the dates; if a deferral moved it, set Deferral to Granted.", "warning")
+    same_day_unusual = plan.get("types", {}).get(f"{fw.key}.{itype}", {}).get("warn_same_day_start", False)
+    if notice == 0 and same_day_unusual:
+        r.report("Start date", start.strftime("%d/%m/%Y"),
+                 f"a {itype} inspection normally starts the day after Ofsted's call, but this one starts "
+                 f"the same day (notified {notified:%d/%m/%Y %H:%M})",
+                 "check the Start date and Notified at; if the inspection really started the same day, ignore this warning.",
+                 "warning")
+    if sent and sent < notified:
+        r.report("Contact plan sent", sent.strftime("%d/%m/%Y %H:%M"),
+                 f"the contact plan is recorded as sent before Ofsted's notification ({notified:%d/%m/%Y %H:%M})",
+                 "check Notified at (date and time of Ofsted's call) and correct whichever date is wrong.", "warning")
 
 
 def _opt_datetime(r: _Row, header):
@@ -242,20 +269,21 @@ def _opt_datetime(r: _Row, header):
     return got[0].replace(tzinfo=LONDON) if got else None
 
 
-def _inspection(r, rules, fw, iid, new, urn, itype, notified, start, feedback) -> Inspection:
+def _inspection(r, rules, fw, iid, new, urn, itype, notified, start, feedback, deferral, sent) -> Inspection:
     safeguarding = r.choice("Safeguarding", fw.safeguarding, severity="warning")
     return Inspection(
         row=r.number, inspection_id=iid, id_is_new=new, urn=urn, inspection_type=itype,
         framework=fw.key, notified_at=notified, start_date=start,
         status=r.get("Status") or "", lead_inspector=r.get("Lead inspector") or "",
-        deferral=r.choice("Deferral", rules.choices("deferral"), "warning"),
+        deferral=deferral,
         concerns_raised=r.choice("Concerns raised", rules.choices("yes_no"), "warning"),
         concern_notes=r.get("Concern notes") or "",
-        contact_plan_sent=_opt_datetime(r, "Contact plan sent"),
+        contact_plan_sent=sent,
         final_feedback_at=feedback, safeguarding=safeguarding,
         category_of_concern=r.choice("Category of concern", rules.choices("category_of_concern"), "warning"),
         grades=_grades(r, fw, rules),
         conduct_concerns=r.choice("Conduct concerns", rules.choices("yes_no"), "warning"),
+        complaint_made=r.choice("Complaint made", rules.choices("yes_no"), "warning"),
         draft_report_received=r.get("Draft report received", V.parse_date, severity="warning"),
         feedback_form_completed=r.get("Feedback form completed", V.parse_date, severity="warning"),
         report_published=r.get("Report published", V.parse_date, severity="warning"),

@@ -252,3 +252,20 @@ def test_follow_ups_command_compiles_without_sending(tmp_path, capsys):
     assert "3 action(s); 3 new" in out and "Dry run" in out and sheet_rows(path) == []
     assert main(["follow-ups", str(path), "--now", "2026-11-23T09:00"]) == 0
     assert len(sheet_rows(path)) == 3 and not (tmp_path / "outbox").exists()  # nothing sent
+
+
+def test_complaint_made_triggers_complaint_support_and_learning_review(tmp_path, cfg):
+    path = write_tracker(tmp_path / "t.xlsx", inspections=[inspection(urn="100002", **{"Complaint made": "Yes"}),
+                                                           inspection()])
+    fus, _ = compile_at(path, at(2026, 11, 19, 9, 0), cfg)
+    support = fus[f"{BEECH}:complaint_support"]
+    assert support.due == date(2026, 11, 19) and support.owner == "Sam Imrie"
+    assert "formal complaint" in support.reason
+    review = fus[f"{BEECH}:consider_learning_review"]
+    assert review.owner == "Sol Secombe" and review.due == date(2026, 12, 2)  # 10 working days after Wed 18
+    assert "hmi_meeting" not in actions(fus, BEECH)  # that one is for conduct concerns
+    # The same inspection without a complaint (and no concerns) gets neither.
+    assert not {"complaint_support", "consider_learning_review"} & actions(fus, IID)
+    set_inspection(path, 2, **{"Complaint made": "No"})
+    fus, _ = compile_at(path, at(2026, 11, 19, 9, 0), cfg)
+    assert not {"complaint_support", "consider_learning_review"} & actions(fus, BEECH)

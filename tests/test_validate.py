@@ -180,3 +180,58 @@ def test_problem_text_names_place_value_and_fix(tmp_path, rules):
     text = str(t.problems[0])
     assert text.startswith("ERROR: sheet 'Inspections', row 2, column 'URN' (value: '12')")
     assert "6- or 7-digit" in text
+
+
+def test_start_long_after_notification_is_a_warning_unless_deferral_granted(tmp_path, rules):
+    far = dict(notified=datetime(2026, 11, 16, 12, 5), start=datetime(2026, 11, 30))
+    t = check(tmp_path, rules, inspections=[inspection(**far), inspection(urn="100002", Deferral="Granted", **far)])
+    p = only(t, "Inspections", "Start date", "warning")
+    assert (p.row, p.value) == (2, "30/11/2026")
+    assert p.message == ("the start date is 14 days after Ofsted's notification (16/11/2026); "
+                         "Ofsted gives about a day's notice (more than 10 days is unlikely)")
+    assert p.fix == "check the dates; if a deferral moved it, set Deferral to Granted."
+    assert len(t.inspections) == 2  # a warning: both rows are still used
+
+
+def test_max_notice_days_is_rules_data(tmp_path, rules):
+    rules.extra["contact_plan"]["timings"]["max_notice_days"] = 20
+    t = check(tmp_path, rules, inspections=[inspection(start=datetime(2026, 11, 30))])
+    assert t.problems == []
+
+
+def test_contact_plan_sent_before_notification_is_a_warning(tmp_path, rules):
+    t = check(tmp_path, rules, inspections=[inspection(**{"Contact plan sent": datetime(2026, 11, 16, 9, 0)})])
+    p = only(t, "Inspections", "Contact plan sent", "warning")
+    assert (p.row, p.value) == (2, "16/11/2026 09:00")
+    assert p.message == "the contact plan is recorded as sent before Ofsted's notification (16/11/2026 12:05)"
+    assert p.fix == "check Notified at (date and time of Ofsted's call) and correct whichever date is wrong."
+    assert t.inspections[0].contact_plan_sent.hour == 9
+
+
+@pytest.mark.parametrize("itype, notified, warned", [
+    ("Full", datetime(2026, 11, 16, 8, 0), True),
+    ("Monitoring", datetime(2026, 11, 16, 8, 0), False),  # monitoring can start sooner
+    ("Graded", datetime(2025, 3, 5, 8, 0), True),
+    ("Ungraded", datetime(2025, 3, 5, 8, 0), True),
+    ("Urgent", datetime(2025, 3, 5, 8, 0), False),  # urgent inspections are unannounced
+])
+def test_same_day_start_of_a_full_graded_or_ungraded_inspection(tmp_path, rules, itype, notified, warned):
+    t = check(tmp_path, rules, inspections=[inspection(itype=itype, notified=notified, start=notified.replace(hour=0))])
+    found = [p for p in t.problems if p.column == "Start date"]
+    if not warned:
+        assert found == [] and len(t.inspections) == 1
+        return
+    assert [p.severity for p in found] == ["warning"] and len(t.inspections) == 1
+    assert found[0].value == f"{notified:%d/%m/%Y}"
+    assert found[0].message == (f"a {itype} inspection normally starts the day after Ofsted's call, but this one "
+                                f"starts the same day (notified {notified:%d/%m/%Y} 08:00)")
+    assert found[0].fix == ("check the Start date and Notified at; if the inspection really started the same day, "
+                            "ignore this warning.")
+
+
+def test_complaint_made_is_read(tmp_path, rules):
+    t = check(tmp_path, rules, inspections=[inspection(**{"Complaint made": "yes"}), inspection(urn="100002")])
+    assert [i.complaint_made for i in t.inspections] == ["Yes", ""]
+    t = check(tmp_path, rules, inspections=[inspection(**{"Complaint made": "Maybe"})])
+    p = only(t, "Inspections", "Complaint made", "warning")
+    assert p.value == "Maybe" and "Yes, No" in p.fix

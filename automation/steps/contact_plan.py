@@ -92,12 +92,12 @@ def _messages(ctx: Context, plan: ContactPlan, version: int, changes: list[str],
     internal_to = [plan.sim.email, plan.ai.email]
     common = dict(sender=cfg.sender, inspection_id=insp.inspection_id, version=version, when=ctx.now,
                   facts=facts(insp), reason=reason)
-    ictx = internal_context(plan, cfg, changes, last_outcome(ctx, insp))
+    ictx = internal_context(plan, cfg, changes, last_outcome(ctx, insp), ctx.now)
     subject, text, html = ctx.renderer.render(INTERNAL, ictx)
     invite_internal = calls_invite(plan, cfg.sender, [plan.ai.email, head], version, ctx.now, cfg.la_name)
     internal = build_message(to=internal_to, subject=subject, text=text, html=html, purpose=INTERNAL,
                              attachments=[a for a in [invite_internal] if a], **common)
-    sctx = school_context(plan, cfg, changes, ctx.tracker.support_offers)
+    sctx = school_context(plan, cfg, changes, ctx.tracker.support_offers, ctx.now)
     subject, text, html = ctx.renderer.render(SCHOOL, sctx)
     school_msg = build_message(to=[head], cc=office_cc + internal_to, subject=subject, text=text, html=html,
                                purpose=SCHOOL, reply_to=plan.sim.email,

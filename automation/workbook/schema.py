@@ -90,6 +90,7 @@ INSPECTIONS = Sheet("Inspections", (
     *(C(a, "grade", False, 14, "1-4 or the words (2024 framework).", framework="eif2024") for a in EIF_AREAS),
     *(C(a, "grade", False, 14, "Exceptional ... Urgent improvement (renewed framework).", framework="renewed") for a in RENEWED_AREAS),
     C("Conduct concerns", "yesno", False, 10),
+    C("Complaint made", "yesno", False, 10, "Yes when the school has made a formal complaint to Ofsted."),
     C("Draft report received", "date", False, 12, "dd/mm/yyyy: starts the 5 working days for factual-accuracy comments."),
     C("Feedback form completed", "date", False, 12),
     C("Report published", "date", False, 12),

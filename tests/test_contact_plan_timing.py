@@ -1,0 +1,92 @@
+"""A contact plan built late never promises the school a time already past: a call or task
+due earlier today is "as soon as possible today", earlier days' steps and passed deadlines
+are left out; the SIM and AI still see every step, marked overdue."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from automation.calendar import LONDON
+from automation.mail.transport import MemoryTransport
+from automation.run import run
+from tests.conftest import inspection, write_tracker
+
+
+def at(*args):
+    return datetime(*args, tzinfo=LONDON)
+
+
+def plans(path, cfg, now):
+    transport = MemoryTransport()
+    run(path, cfg, now, transport=transport)
+    by = {m.purpose: m for m in transport.sent}
+    return by["contact_plan_internal"], by["contact_plan_school"]
+
+
+def text(m):
+    return m.email.get_body(("plain",)).get_content()
+
+
+def html(m):
+    return m.email.get_body(("html",)).get_content()
+
+
+def section(body, title, end):
+    return body.split(title, 1)[1].split(end, 1)[0]
+
+
+def test_plan_sent_at_noon_does_not_promise_the_morning_acknowledgement(tmp_path, cfg):
+    # Notified Monday 08:15: the acknowledgement is due 2 working hours later (10:30).
+    path = write_tracker(tmp_path / "t.xlsx", inspections=[inspection(notified=datetime(2026, 11, 16, 8, 15))])
+    internal, school = plans(path, cfg, at(2026, 11, 16, 12, 0))
+    steps = section(text(school), "WHAT HAPPENS WHEN", "\n\n")
+    assert "* As soon as possible today: A call from us to talk through how we will support you" in steps
+    assert "10:30" not in text(school) and "10:30" not in html(school)
+    assert "Monday 16 November 2026, 16:30: Deadline for asking Ofsted to defer" in steps  # still ahead
+    assert "Tuesday 17 November 2026, 08:00: The lead inspector's call" in steps
+    body = text(internal)
+    assert ("* As soon as possible (overdue: due Monday 16 November 2026, 10:30) — Acknowledge the notification "
+            "to the school") in body
+    assert "* Monday 16 November 2026, 17:00 — SIM and AI agree the approach" in body  # not yet due: as it was
+    assert "overdue: due Monday 16 November 2026, 10:30" in html(internal)
+
+
+def test_plan_first_sent_on_the_start_day(tmp_path, cfg):
+    # Notified Monday 14:00, start Tuesday; the plan only goes out at 12:00 on Tuesday.
+    path = write_tracker(tmp_path / "t.xlsx", inspections=[inspection(notified=datetime(2026, 11, 16, 14, 0))])
+    internal, school = plans(path, cfg, at(2026, 11, 17, 12, 0))
+    body = text(school)
+    steps = section(body, "WHAT HAPPENS WHEN", "\n\n")
+    # The lead inspector's 08:00 call today can still happen: as soon as possible, never "08:00".
+    assert "* As soon as possible today: The lead inspector's call with the LA representative" in steps
+    # Monday's acknowledgement and deferral deadline are over: left out of the school's list.
+    assert "Monday 16 November" not in steps and "A call from us" not in steps and "defer" not in steps
+    assert "Tuesday 17 November 2026, 17:00: Keep-in-touch call" in steps
+    # The deferral paragraph says the deadline has passed rather than inviting a request by it.
+    assert ("Ofsted does not normally consider requests made after Monday 16 November 2026, 16:30, "
+            "and that time has now passed.") in body
+    assert "and that time has now passed" in html(school)
+    assert "Ofsted replies" not in body  # its 08:00 reply time has passed too
+    assert not re.search(r"\b08:00\b", steps)
+    ibody = text(internal)
+    assert "* As soon as possible (overdue: due Monday 16 November 2026, 16:00) — Acknowledge" in ibody
+    assert "* As soon as possible (overdue: due Tuesday 17 November 2026, 08:00) — The lead inspector's call" in ibody
+    assert "* Monday 16 November 2026, 16:30 (passed) — Deadline for asking Ofsted to defer" in ibody
+    assert "* Monday 16 November 2026, 17:00 — SIM and AI agree" not in ibody
+    assert "overdue: due Monday 16 November 2026, 17:00) — SIM and AI agree the approach" in ibody
+
+
+def test_missed_keep_in_touch_call_today_is_as_soon_as_possible(tmp_path, cfg):
+    # An academy (no lead-inspector call) notified Tuesday morning, start Wednesday; the plan
+    # only goes out on Wednesday at 17:20, after the 17:00 keep-in-touch call.
+    path = write_tracker(tmp_path / "t.xlsx", inspections=[
+        inspection(urn="100002", notified=datetime(2026, 11, 17, 9, 0), start=datetime(2026, 11, 18))])
+    internal, school = plans(path, cfg, at(2026, 11, 18, 17, 20))
+    calls = section(text(school), "HOW WE WILL KEEP IN TOUCH", "If another time")
+    assert calls.split("\n")[1:3] == [
+        "  * As soon as possible today: Keep-in-touch call with the headteacher (Alex Inchley)",
+        "  * Thursday 19 November 2026, 17:00: Keep-in-touch call with the headteacher (Alex Inchley)"]
+    assert "Wednesday 18 November 2026, 17:00" not in text(school)
+    assert ("As soon as possible (overdue: due Wednesday 18 November 2026, 17:00) — Keep-in-touch call"
+            in text(internal))
