@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from openpyxl.utils import column_index_from_string, get_column_letter
+
 from automation.errors import WorkbookError
 from automation.workbook.writer import SheetEdit
 
@@ -127,19 +129,10 @@ def origin(address: str) -> tuple[int, int]:
     m = _ADDR.match(address.replace("$", "") if address else "A1")
     if not m:
         raise WorkbookError(f"Excel gave an unexpected used range {address!r}.")
-    col = 0
-    for ch in m.group(1):
-        col = col * 26 + ord(ch) - 64
-    return int(m.group(2)), col
+    return int(m.group(2)), column_index_from_string(m.group(1))
 
 
-def letters(col: int) -> str:
-    """Column letters: 1 -> A, 27 -> AA."""
-    out = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+letters = get_column_letter  # column letters: 1 -> A, 27 -> AA
 
 
 def norm(text) -> str:

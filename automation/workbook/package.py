@@ -7,6 +7,7 @@ import posixpath
 import zipfile
 
 from lxml import etree
+from openpyxl.utils import get_column_letter
 
 NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -72,12 +73,7 @@ def table_parts(z: zipfile.ZipFile, sheet_part: str) -> list[str]:
             if r.get("Type") == TABLE_REL]
 
 
-def col_letter(n: int) -> str:
-    s = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
+col_letter = get_column_letter  # 1 -> A, 27 -> AA
 
 
 def col_number(letters: str) -> int:
