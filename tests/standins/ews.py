@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from tests.standins import HttpStandIn
+
 S = "http://schemas.xmlsoap.org/soap/envelope/"
 M = "http://schemas.microsoft.com/exchange/services/2006/messages"
 T = "http://schemas.microsoft.com/exchange/services/2006/types"
@@ -154,20 +156,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._reply(200, _ok("FindItem", inner))
 
 
-class EwsStandIn:
+class EwsStandIn(HttpStandIn):
     """Start with `with EwsStandIn() as ews:`; ews.url is the endpoint, ews.state the mailbox."""
 
     def __init__(self, state: EwsState | None = None):
         self.state = state or EwsState()
-        handler = type("Handler", (_Handler,), {"state": self.state})
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
+        super().__init__(type("Handler", (_Handler,), {"state": self.state}))
         self.url = f"http://127.0.0.1:{self.server.server_port}/EWS/Exchange.asmx"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()

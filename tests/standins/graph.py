@@ -15,6 +15,8 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlparse
 
+from tests.standins import HttpStandIn
+
 TENANT = "00000000-0000-0000-0000-0000000000aa"
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 CLIENT_SECRET = "stand-in-client-secret"
@@ -137,13 +139,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
 
-class GraphStandIn:
+class GraphStandIn(HttpStandIn):
     """`with GraphStandIn(ca) as g:`; g.base (https://127.0.0.1:port), g.authority, g.graph_url."""
 
     def __init__(self, ca, state: GraphState | None = None):
         self.state = state or GraphState()
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.daemon_threads = True
+        super().__init__(_Handler)
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ca.issue_cert("127.0.0.1").configure_cert(ctx)
         self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
@@ -151,11 +152,3 @@ class GraphStandIn:
         self.server.RequestHandlerClass = type("Handler", (_Handler,), {"state": self.state, "base": self.base})
         self.authority = f"{self.base}/{TENANT}"
         self.graph_url = f"{self.base}/v1.0"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
