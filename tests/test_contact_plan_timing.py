@@ -90,3 +90,17 @@ def test_missed_keep_in_touch_call_today_is_as_soon_as_possible(tmp_path, cfg):
     assert "Wednesday 18 November 2026, 17:00" not in text(school)
     assert ("As soon as possible (overdue: due Wednesday 18 November 2026, 17:00) — Keep-in-touch call"
             in text(internal))
+
+
+def test_late_plan_invites_only_to_calls_still_ahead(tmp_path, cfg):
+    """A plan first sent after day 1's 17:00 call invites to day 2's call only."""
+    from icalendar import Calendar
+
+    path = write_tracker(tmp_path / "t.xlsx", inspections=[inspection(
+        notified=datetime(2026, 11, 16, 12, 5), start=datetime(2026, 11, 17))])
+    sent = MemoryTransport()
+    run(path, cfg, datetime(2026, 11, 17, 17, 45, tzinfo=LONDON), transport=sent)
+    school = next(m for m in sent.sent if m.purpose == "contact_plan_school")
+    [ics] = [p for p in school.email.iter_attachments() if p.get_content_type() == "text/calendar"]
+    starts = [e.decoded("dtstart").astimezone(LONDON) for e in Calendar.from_ical(ics.get_payload(decode=True)).walk("VEVENT")]
+    assert starts == [datetime(2026, 11, 18, 17, 0, tzinfo=LONDON)]

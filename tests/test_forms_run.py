@@ -231,3 +231,19 @@ def test_dry_run_with_a_completed_form_shows_what_it_would_do(tmp_path, cfg):
     assert result.update.inspection_cells[2]["Safeguarding"] == "Met"
     assert any("would fill" in n and "Safeguarding" in n for n in result.notes)
     assert path.read_bytes() == before and sent(tmp_path / "outbox") == []
+
+
+def test_extra_recipients_outside_the_la_are_refused(tmp_path):
+    """Completed forms carry provisional outcomes: `also_to` may only name LA addresses."""
+    cfg = parse_config({"feedback_forms": {"also_to": ["someone@elsewhere.example.com"]}}, "cfg.toml")
+    path = write_tracker(tmp_path / "tracker.xlsx", inspections=[inspection(urn="100002")])
+    run(path, cfg, at("2026-11-18T08:00"))
+    fill(forms(tmp_path / "forms")[0], DONE)
+    try:
+        run(path, cfg, at("2026-11-19T10:00"))
+    except Exception as exc:  # the run stops before anything is sent, with the key and the fix
+        assert "feedback_forms.also_to" in str(exc) and "LA officers' addresses only" in str(exc)
+        assert type(exc).__name__ == "ConfigError"
+    else:
+        raise AssertionError("a recipient outside the LA was accepted")
+    assert sent(tmp_path / "outbox") == []

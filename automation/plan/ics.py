@@ -13,7 +13,8 @@ from automation.plan.contact import ContactPlan
 def calls_invite(plan: ContactPlan, organiser: str, attendees: list[str], version: int,
                  stamp: datetime, la_name: str) -> Attachment | None:
     """One invite holding every keep-in-touch call; updated plans reuse the UIDs with a higher SEQUENCE."""
-    calls = [c for c in plan.calls if c.calendar]
+    # A late plan does not invite anyone to a call that is already over.
+    calls = [c for c in plan.calls if c.calendar and c.start + timedelta(minutes=c.minutes) > stamp]
     if not calls:
         return None
     cal = Calendar()

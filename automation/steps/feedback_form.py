@@ -40,12 +40,20 @@ def recipients(ctx: Context, school) -> list[str]:
     staff = ctx.tracker.staff.values()
     cem = ctx.tracker.cem_for(school, ctx.rules.cem_for_phase)
     to = [s.email for s in staff if s.role == "Governor Services"] + ([cem.email] if cem else [])
+    la_domain = ctx.config.sender.rsplit("@", 1)[-1].lower()
     for a in ctx.config.forms_also_to:
         try:
-            to.append(V.email(a))
+            addr = V.email(a)
         except V.BadValue:
             raise ConfigError(f"{ctx.config.source}: key 'feedback_forms.also_to' holds {a!r}, which is not "
                               "one email address — correct it.")
+        domain = addr.rsplit("@", 1)[-1].lower()
+        # Provisional outcomes stay inside the LA (DOMAIN.md, confidentiality): LA addresses only.
+        if domain != la_domain and not domain.endswith("." + la_domain):
+            raise ConfigError(f"{ctx.config.source}: key 'feedback_forms.also_to' holds {addr!r}, outside the LA's "
+                              f"domain ({la_domain}, from [mail] sender) — completed forms carry provisional "
+                              "outcomes, so list LA officers' addresses only.")
+        to.append(addr)
     return list(dict.fromkeys(to))
 
 
