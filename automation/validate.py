@@ -258,7 +258,9 @@ def _implausible_dates(r: _Row, rules: Rules, fw, itype, notified, start, deferr
                  f"the same day (notified {notified:%d/%m/%Y %H:%M})",
                  "check the Start date and Notified at; if the inspection really started the same day, ignore this warning.",
                  "warning")
-    if sent and sent < notified:
+    # With no time typed, Notified at is taken as 12:00: a plan sent that morning is not "early".
+    time_assumed = notified.time() == ASSUMED_NOTIFICATION_TIME
+    if sent and (sent.date() < notified.date() or (sent < notified and not time_assumed)):
         r.report("Contact plan sent", sent.strftime("%d/%m/%Y %H:%M"),
                  f"the contact plan is recorded as sent before Ofsted's notification ({notified:%d/%m/%Y %H:%M})",
                  "check Notified at (date and time of Ofsted's call) and correct whichever date is wrong.", "warning")

@@ -235,3 +235,10 @@ def test_complaint_made_is_read(tmp_path, rules):
     t = check(tmp_path, rules, inspections=[inspection(**{"Complaint made": "Maybe"})])
     p = only(t, "Inspections", "Complaint made", "warning")
     assert p.value == "Maybe" and "Yes, No" in p.fix
+
+
+def test_plan_sent_the_morning_of_a_notification_without_time_is_not_flagged(tmp_path, rules):
+    path = write_tracker(tmp_path / "t.xlsx", inspections=[inspection(
+        notified=datetime(2026, 11, 16), **{"Contact plan sent": datetime(2026, 11, 16, 10, 30)})])
+    t = build_tracker(read_workbook(path), rules)
+    assert [p.column for p in t.problems] == ["Notified at"]  # only the "12:00 is assumed" warning
