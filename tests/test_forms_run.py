@@ -10,10 +10,12 @@ from datetime import datetime
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from automation.calendar import LONDON
 from automation.cli import main
 from automation.config import parse_config
+from automation.errors import ConfigError
 from automation.paths import workbook_templates_dir
 from automation.run import run
 from tests.conftest import STAFF, inspection, write_tracker
@@ -239,11 +241,6 @@ def test_extra_recipients_outside_the_la_are_refused(tmp_path):
     path = write_tracker(tmp_path / "tracker.xlsx", inspections=[inspection(urn="100002")])
     run(path, cfg, at("2026-11-18T08:00"))
     fill(forms(tmp_path / "forms")[0], DONE)
-    try:
-        run(path, cfg, at("2026-11-19T10:00"))
-    except Exception as exc:  # the run stops before anything is sent, with the key and the fix
-        assert "feedback_forms.also_to" in str(exc) and "LA officers' addresses only" in str(exc)
-        assert type(exc).__name__ == "ConfigError"
-    else:
-        raise AssertionError("a recipient outside the LA was accepted")
+    with pytest.raises(ConfigError, match=r"feedback_forms\.also_to.*LA officers' addresses only"):
+        run(path, cfg, at("2026-11-19T10:00"))  # stops before anything is sent, naming the key and the fix
     assert sent(tmp_path / "outbox") == []

@@ -16,15 +16,18 @@ from automation.paths import workbook_templates_dir
 # file name -> "module:function" taking the destination path. Each issue adds its own line.
 TEMPLATES: dict[str, str] = {
     "tracker_template.xlsx": "automation.workbook.template:build_tracker_template",
-    "feedback_form_eif2024_graded.xlsx": "automation.forms.templates:build_eif2024_graded",  # issue 5B
-    "feedback_form_eif2024_ungraded.xlsx": "automation.forms.templates:build_eif2024_ungraded",  # issue 5B
-    "feedback_form_eif2024_monitoring.xlsx": "automation.forms.templates:build_eif2024_monitoring",  # issue 5B
-    "feedback_form_eif2024_urgent.xlsx": "automation.forms.templates:build_eif2024_urgent",  # issue 5B
-    "feedback_form_renewed_full.xlsx": "automation.forms.templates:build_renewed_full",  # issue 5B
-    "feedback_form_renewed_monitoring.xlsx": "automation.forms.templates:build_renewed_monitoring",  # issue 5B
-    "feedback_form_renewed_focused_monitoring.xlsx": "automation.forms.templates:build_renewed_focused_monitoring",  # issue 5B
     "learning_review.xlsx": "automation.review.checklist:build_learning_review_template",  # issue 6
 }
+
+
+def _feedback_forms() -> dict[str, str]:
+    # One feedback form per inspection type in rules/frameworks.toml (issue 5): data, not a list here.
+    from automation.forms.templates import form_templates
+
+    return {name: "automation.forms.templates:build_named" for name in form_templates()}
+
+
+TEMPLATES.update(_feedback_forms())
 
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)
 _MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
