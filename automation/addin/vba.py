@@ -50,7 +50,8 @@ def xlwings_addin_source(project_name: str = PROJECT_NAME) -> str:
     text, n = re.subn(r'(PROJECT_NAME As String = )"[^"]*"', rf'\1"{project_name}"',
                       path.read_text(encoding="utf-8"), count=1)
     if n != 1:
-        raise WorkbookError(f"{path} has no PROJECT_NAME constant: this xlwings version is not supported.")
+        raise WorkbookError(f"{path} has no PROJECT_NAME constant, so this xlwings ({xlwings.__version__}) is not "
+                            "supported — install the version the add-in was tested with: pip install 'xlwings==0.37.8'.")
     return normalise_source(text)
 
 
