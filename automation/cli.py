@@ -4,9 +4,11 @@ an error into a message and an exit code."""
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
+import traceback
 
 from automation import __version__
 from automation.errors import TrackerError
@@ -54,6 +56,42 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ofsted-tracker: stopped. Anything already sent is in the journal; run again to finish.", file=sys.stderr)
         return 130
+    except OSError as exc:  # full disk, no permission, share gone: the machine, not the tool
+        _details(args)
+        print(f"ofsted-tracker: {_os_message(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a fault in the tool: one line, never silent; -v shows where
+        _details(args)
+        print(f"ofsted-tracker: internal error ({type(exc).__name__}: {_first_line(exc)}) — a fault in the tool, "
+              "not in your tracker; it stopped here. Run again with -v for details and report them.", file=sys.stderr)
+        return 2
+
+
+_OS_ADVICE = {
+    errno.ENOSPC: "the disk or share is full — free some space (or ask IT about the quota) and run again",
+    errno.EDQUOT: "your disk quota is used up — free some space (or ask IT to raise it) and run again",
+    errno.EACCES: "permission denied — check that your account may read and write that file and its folder",
+    errno.EPERM: "not permitted — check that your account may read and write that file and its folder",
+    errno.EROFS: "the disk or share is read-only — ask IT, or run on a copy you can write",
+}
+
+
+def _os_message(exc: OSError) -> str:
+    where = f" {exc.filename}" if exc.filename else ""
+    advice = _OS_ADVICE.get(exc.errno, f"{exc.strerror or _first_line(exc)} — check the file, its folder and the disk, then run again")
+    return (f"could not use{where}: {advice}. Emails already sent are in the journal; "
+            "the next run finishes the job.")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "no detail"
+
+
+def _details(args) -> None:
+    """With -v, the traceback too (for whoever maintains the tool)."""
+    if getattr(args, "verbose", False):
+        traceback.print_exc(file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,19 +1,31 @@
-"""Configuration from config.toml (tomllib), with the embedded default when there is none.
-Secrets never come from the file: only from the environment or the system keyring."""
+"""Configuration from config.toml (tomllib), checked strictly against automation/config_schema.py,
+with the embedded default when there is none. A key the product does not know is an error, never
+ignored. Secrets never come from the file: only from the environment or the system keyring."""
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from automation.config_schema import TRANSPORTS, Settings, Table, table_of, tables
 from automation.errors import ConfigError
 
-TRANSPORTS = ("outbox", "smtp", "ews", "graph", "memory")
-SECRET_WORDS = ("password", "secret", "client_secret", "token")
 KEYRING_SERVICE = "ofsted-tracker"
+# A key is refused as a secret when its name contains one of these anywhere ...
+SECRET_WORDS = ("password", "passwd", "passphrase", "secret", "token", "credential", "apikey", "privatekey",
+                "accesskey")
+# ... or has one of these as a whole word ("pass", but not "passage"; "allow_plaintext_login" is fine).
+SECRET_PARTS = ("pass", "pwd", "pw", "pin")
+KEYS = {f"{t}.{k}" if t else k for t, m in tables().items() for k in m.model_fields if not table_of(m, k)}
+BACKEND_KEYS = sorted(k for k in KEYS if k.startswith(("mail.smtp.", "mail.ews.", "mail.graph.")))
+REQUIRED = {"graph": ("mail.graph.tenant_id", "mail.graph.client_id")}
 
 
 @dataclass(frozen=True)
@@ -22,7 +34,7 @@ class Config:
     la_name: str = "Example County Council"
     la_phone: str = ""
     sender: str = "ofsted.support@la.example.org"
-    transport: str = "outbox"
+    transport: str = "outbox"  # code (tests) may also say "memory"; a file may not
     outbox_dir: str = "outbox"
     allowed_domains: tuple[str, ...] = ()
     redirect_to: str = ""  # test mode: every message goes here instead
@@ -32,14 +44,15 @@ class Config:
     rules_dir: str = ""  # an LA's own copies of rules/*.toml
     forms_dir: str = "forms"  # feedback forms, beside the workbook
     forms_also_to: tuple[str, ...] = ()  # more recipients of completed feedback forms
-    raw: dict = field(default_factory=dict, repr=False)  # every section, for the backends
+    raw: dict = field(default_factory=dict, repr=False)  # the file as written
+    settings: dict | None = field(default=None, repr=False, compare=False)  # validated, defaults filled in
 
     def section(self, dotted: str) -> dict:
-        """A sub-table such as 'mail.smtp' ({} when absent)."""
-        node = self.raw
+        """A table such as 'mail.smtp': its validated values, every key present with its default."""
+        node = self.settings if self.settings is not None else _overlay(Settings().model_dump(), self.raw)
         for part in dotted.split("."):
             node = node.get(part, {}) if isinstance(node, dict) else {}
-        return node if isinstance(node, dict) else {}
+        return dict(node) if isinstance(node, dict) else {}
 
     def resolve(self, workbook: Path, relative: str) -> Path:
         """A configured folder, relative to the workbook's folder unless absolute."""
@@ -47,122 +60,157 @@ class Config:
         return p if p.is_absolute() else workbook.resolve().parent / p
 
 
-def _get(data: dict, source: str, dotted: str, kind, default):
-    node = data
-    *parents, last = dotted.split(".")
-    for part in parents:
-        node = node.get(part, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"{source}: [{part}] should be a table — see config.example.toml.")
-    if last not in node:
-        return default
-    value = node[last]
-    if kind is time:
-        try:
-            h, m = str(value).split(":")
-            return time(int(h), int(m))
-        except ValueError:
-            raise ConfigError(f"{source}: key '{dotted}' = {value!r} is not a time like \"17:00\" — correct it.")
-    if kind is tuple:
-        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-            raise ConfigError(f"{source}: key '{dotted}' should be a list of strings, like [\"la.example.org\"].")
-        return tuple(value)
-    if not isinstance(value, kind):
-        raise ConfigError(f"{source}: key '{dotted}' = {value!r} should be a {kind.__name__} — correct it.")
-    return value
+def _overlay(base: dict, top: dict) -> dict:
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _overlay(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _is_secret(key: str) -> bool:
+    words = re.split(r"[^a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", key).lower())
+    squashed = "".join(words)
+    return any(w in squashed for w in SECRET_WORDS) or any(w in SECRET_PARTS for w in words)
 
 
 def _refuse_secrets(data: dict, source: str, path: str = "") -> None:
     for k, v in data.items():
         where = f"{path}.{k}" if path else k
-        if isinstance(v, dict):
-            _refuse_secrets(v, source, where)
-        elif any(w in k.lower() for w in SECRET_WORDS) and v not in ("", None):
+        if _is_secret(str(k)):
             raise ConfigError(
                 f"{source}: key '{where}' holds a secret. Secrets are never read from the config file — "
                 f"delete it and set it in the environment or the system keyring (see README, 'Secrets').")
+        for table in v if isinstance(v, list) else [v]:
+            if isinstance(table, dict):
+                _refuse_secrets(table, source, where)
 
 
-# issue 4: the mail backends' keys, as data: key -> (type, (check, what a good value looks like) or None).
-_URL = (lambda v: v == "" or v.startswith(("https://", "http://")), "a URL starting https://")
-_SECONDS = (lambda v: v >= 0, "a number of seconds, 0 or more")
-BACKEND_KEYS = {
-    "mail.smtp.host": (str, None), "mail.smtp.port": (int, (lambda v: 0 < v < 65536, "a port number like 587")),
-    "mail.smtp.username": (str, None), "mail.smtp.ca_bundle": (str, None),
-    "mail.smtp.rate_per_minute": ((int, float), (lambda v: v >= 0, "messages a minute, e.g. 30 (0 = no limit)")),
-    "mail.smtp.timeout_seconds": ((int, float), (lambda v: v > 0, "a number of seconds, e.g. 60")),
-    "mail.ews.endpoint": (str, _URL), "mail.ews.auth": (str, (lambda v: v in ("basic", "ntlm", "oauth"), "basic, ntlm or oauth")),
-    "mail.ews.username": (str, None), "mail.ews.mailbox": (str, None),
-    "mail.ews.tenant_id": (str, None), "mail.ews.client_id": (str, None),
-    "mail.ews.server_version": (str, (lambda v: v == "" or v.replace(".", "").isdigit(), "a version like \"15.1\"")),
-    "mail.ews.max_wait_seconds": ((int, float), _SECONDS), "mail.ews.confirm_wait_seconds": ((int, float), _SECONDS),
-    "mail.ews.confirm_every_seconds": ((int, float), _SECONDS),
-    "mail.graph.tenant_id": (str, None), "mail.graph.client_id": (str, None), "mail.graph.mailbox": (str, None),
-    "mail.graph.authority": (str, _URL), "mail.graph.graph_url": (str, _URL), "mail.graph.ca_bundle": (str, None),
-    "mail.graph.rate_per_minute": ((int, float), (lambda v: v >= 0, "messages a minute, e.g. 30 (0 = no limit)")),
-    "mail.graph.timeout_seconds": ((int, float), (lambda v: v > 0, "a number of seconds, e.g. 60")),
-    "mail.graph.confirm_wait_seconds": ((int, float), _SECONDS), "mail.graph.confirm_every_seconds": ((int, float), _SECONDS),
-    "mail.graph.max_wait_seconds": ((int, float), _SECONDS),
-}
-REQUIRED = {"graph": ("mail.graph.tenant_id", "mail.graph.client_id")}
+def _label(table: str) -> str:
+    return f"[{table}]" if table else "the top level (above the first [table])"
 
 
-def _check_backends(data: dict, source: str, transport: str) -> None:
-    """Every [mail.smtp]/[mail.ews]/[mail.graph] key has the right kind of value; test mode is an address."""
-    for dotted, (kind, check) in BACKEND_KEYS.items():
-        value = _get(data, source, dotted, object, None)
-        if value is None:
+def _nearest(word: str, candidates) -> str | None:
+    found = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _unknown(source: str, table: str, key: str, is_table: bool) -> ConfigError:
+    """The one-line error for a key (or table) the schema does not have, with where it belongs."""
+    known = tables()
+    full = f"{table}.{key}" if table else key
+    homes = [t for t, m in known.items() if t != table and key in m.model_fields
+             and (table_of(m, key) is not None) == is_table]
+    here = [k for k in known[table].model_fields if (table_of(known[table], k) is not None) == is_table]
+    if is_table:
+        if homes:
+            hint = f"it belongs under {_label(homes[0])}, as [{homes[0] + '.' if homes[0] else ''}{key}]."
+        elif near := _nearest(key, here):
+            hint = f"did you mean [{table + '.' if table else ''}{near}]?"
+        elif near := _nearest(full, [t for t in known if t]):
+            hint = f"did you mean [{near}]?"
+        else:
+            hint = "the tables are " + ", ".join(f"[{t}]" for t in known if t) + " (see config.example.toml)."
+        return ConfigError(f"{source}: there is no table [{full}] — {hint}")
+    if homes:
+        hint = f"it belongs in {' or '.join(_label(t) for t in homes)}; move it there."
+    elif near := _nearest(key, here):
+        hint = f"did you mean '{near}'?"
+    elif near := _nearest(key, [k.rsplit(".", 1)[-1] for k in KEYS]):
+        owner = next(t for t, m in known.items() if near in m.model_fields and not table_of(m, near))
+        hint = f"did you mean '{near}' in {_label(owner)}?"
+    else:
+        hint = ("its keys are " + ", ".join(f"'{k}'" for k in here) if here else "it holds only tables") + \
+            " (see config.example.toml)."
+    return ConfigError(f"{source}: {_label(table)} has no key '{key}' — {hint}")
+
+
+def _refuse_unknown(data: dict, source: str, model: type[Table] = Settings, table: str = "") -> None:
+    """Every table and key is one the product reads: a misspelt or misplaced one stops the load."""
+    for key, value in data.items():
+        if key not in model.model_fields:
+            raise _unknown(source, table, key, isinstance(value, dict))
+        sub = table_of(model, key)
+        if sub is None:
             continue
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise ConfigError(f"{source}: key '{dotted}' = {value!r} is the wrong kind of value — "
-                              f"it should be {check[1] if check else 'text in quotes'}.")
-        if check and not check[0](value):
-            raise ConfigError(f"{source}: key '{dotted}' = {value!r} should be {check[1]} — correct it.")
-    for dotted in REQUIRED.get(transport, ()):
-        if not _get(data, source, dotted, object, None):
-            raise ConfigError(f"{source}: transport '{transport}' needs key '{dotted}' — add it (see config.example.toml).")
-    redirect = _get(data, source, "mail.redirect_to", str, "")
-    allowed = [d.lower().lstrip("@") for d in _get(data, source, "mail.allowed_domains", tuple, ())]
+        where = f"{table}.{key}" if table else key
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: [{where}] should be a table — see config.example.toml.")
+        _refuse_unknown(value, source, sub, where)
+
+
+def _lookup(data: dict, parts: list[str]):
+    for p in parts:
+        data = data.get(p) if isinstance(data, dict) else None
+    return data
+
+
+def _bad_value(exc: ValidationError, data: dict, source: str) -> ConfigError:
+    """The first wrong value, by key, with what a good one looks like."""
+    err = exc.errors()[0]
+    model, parts, info, sub = Settings, [], None, Settings
+    for p in err["loc"]:
+        if not isinstance(p, str) or p not in model.model_fields:
+            break
+        parts.append(p)
+        info, sub = model.model_fields[p], table_of(model, p)
+        if sub is None:
+            break
+        model = sub
+    dotted, value = ".".join(parts), _lookup(data, parts)
+    if err["type"] == "extra_forbidden":  # _refuse_unknown catches these first; kept as a backstop
+        return _unknown(source, ".".join(parts[:-1]), parts[-1] if parts else str(err["loc"][-1]), isinstance(value, dict))
+    if sub is not None:  # the table itself is wrong, e.g. `mail = 3`
+        return ConfigError(f"{source}: [{dotted}] should be a table — see config.example.toml.")
+    words = info.description or "a different value"
+    if isinstance(info.default, list):
+        return ConfigError(f"{source}: key '{dotted}' should be {words}, not {value!r} — correct it.")
+    choices = (info.json_schema_extra or {}).get("choices") if isinstance(info.json_schema_extra, dict) else None
+    near = _nearest(value, choices) if choices and isinstance(value, str) else None
+    fix = f"did you mean {near!r}?" if near else "correct it."
+    return ConfigError(f"{source}: key '{dotted}' = {value!r} should be {words} — {fix}")
+
+
+def _check_together(s: Settings, source: str) -> None:
+    """Checks that span keys: test mode's address, required backend keys, plaintext logins, clock order."""
+    mail = s.mail
+    for dotted in REQUIRED.get(mail.transport, ()):
+        if not _lookup(s.model_dump(), dotted.split(".")):
+            raise ConfigError(f"{source}: transport '{mail.transport}' needs key '{dotted}' — add it (see config.example.toml).")
+    redirect, allowed = mail.redirect_to, [d.lower().lstrip("@") for d in mail.allowed_domains]
     if redirect and ("@" not in redirect or any(c in redirect for c in " ,;<>")):
         raise ConfigError(f"{source}: key 'mail.redirect_to' = {redirect!r} should be one email address (test mode sends everything there).")
     if redirect and allowed and redirect.rsplit("@", 1)[1].lower() not in allowed:
         raise ConfigError(f"{source}: key 'mail.redirect_to' = {redirect!r} is outside mail.allowed_domains — "
                           "use an address in your own domain, or add its domain.")
+    smtp = mail.smtp
+    if smtp.username and smtp.security == "none" and not smtp.allow_plaintext_login:
+        raise ConfigError(f"{source}: [mail.smtp] username is set with security = \"none\", so the password would cross "
+                          "the network unencrypted — use starttls or ssl, or (trusted relay only) set allow_plaintext_login = true.")
+    for name, start, end in (("working_hours", s.working_hours.start, s.working_hours.end),
+                             ("schedule", s.schedule.start, s.schedule.end)):
+        if end <= start:  # "HH:MM" text compares as times do
+            raise ConfigError(f"{source}: [{name}] end {end} is not after start {start} — correct them.")
 
 
 def parse_config(data: dict, source: str) -> Config:
     """A Config from parsed TOML, with errors naming the file and key."""
     _refuse_secrets(data, source)
-    transport = _get(data, source, "mail.transport", str, "outbox")
-    if transport not in TRANSPORTS:
-        raise ConfigError(f"{source}: key 'mail.transport' = {transport!r} is not one of {', '.join(TRANSPORTS[:4])} — correct it.")
-    sender = _get(data, source, "mail.sender", str, Config.sender)
-    if "@" not in sender:
-        raise ConfigError(f"{source}: key 'mail.sender' = {sender!r} is not an email address — set the shared mailbox address.")
-    security = _get(data, source, "mail.smtp.security", str, "starttls")
-    if security not in ("starttls", "ssl", "none"):
-        raise ConfigError(f"{source}: key 'mail.smtp.security' = {security!r} is not starttls, ssl or none — correct it.")
-    _check_backends(data, source, transport)  # issue 4: [mail.smtp], [mail.ews], [mail.graph], redirect_to
-    cfg = Config(
-        source=source,
-        la_name=_get(data, source, "la.name", str, Config.la_name),
-        la_phone=_get(data, source, "la.phone", str, ""),
-        sender=sender,
-        transport=transport,
-        outbox_dir=_get(data, source, "mail.outbox_dir", str, "outbox"),
-        allowed_domains=_get(data, source, "mail.allowed_domains", tuple, ()),
-        redirect_to=_get(data, source, "mail.redirect_to", str, ""),
-        day_start=_get(data, source, "working_hours.start", time, time(8, 30)),
-        day_end=_get(data, source, "working_hours.end", time, time(17, 0)),
-        state_dir=_get(data, source, "paths.state_dir", str, ".ofsted-tracker"),
-        rules_dir=_get(data, source, "paths.rules_dir", str, ""),
-        forms_dir=_get(data, source, "feedback_forms.folder", str, "forms"),
-        forms_also_to=_get(data, source, "feedback_forms.also_to", tuple, ()),
-        raw=data,
-    )
-    if cfg.day_end <= cfg.day_start:
-        raise ConfigError(f"{source}: [working_hours] end {cfg.day_end:%H:%M} is not after start {cfg.day_start:%H:%M} — correct them.")
-    return cfg
+    _refuse_unknown(data, source)
+    transport = _lookup(data, ["mail", "transport"])
+    if transport == "memory":
+        raise ConfigError(f"{source}: key 'mail.transport' = 'memory' is for the product's own tests and would "
+                          f"deliver nothing — use one of {', '.join(TRANSPORTS)} (outbox writes .eml files and sends nothing).")
+    try:
+        s = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise _bad_value(exc, data, source) from None
+    _check_together(s, source)
+    return Config(
+        source=source, la_name=s.la.name, la_phone=s.la.phone, sender=s.mail.sender, transport=s.mail.transport,
+        outbox_dir=s.mail.outbox_dir, allowed_domains=tuple(s.mail.allowed_domains), redirect_to=s.mail.redirect_to,
+        day_start=time.fromisoformat(s.working_hours.start), day_end=time.fromisoformat(s.working_hours.end),
+        state_dir=s.paths.state_dir, rules_dir=s.paths.rules_dir, forms_dir=s.feedback_forms.folder,
+        forms_also_to=tuple(s.feedback_forms.also_to), raw=data, settings=s.model_dump())
 
 
 def load_config(path: Path | None) -> Config:
@@ -174,6 +222,8 @@ def load_config(path: Path | None) -> Config:
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"Config file {path} does not exist — check the path, or copy config.example.toml.")
+    except IsADirectoryError:
+        raise ConfigError(f"Config file {path} is a folder — give the path of the .toml file.")
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Config file {path} is not valid TOML: {exc} — correct it.")
     return parse_config(data, str(path))

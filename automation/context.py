@@ -9,6 +9,7 @@ from automation.calendar import WorkingCalendar
 from automation.config import Config
 from automation.mail.journal import Record
 from automation.mail.message import Renderer
+from automation.mail.states import SendState
 from automation.model import Inspection, Tracker
 from automation.rules import Rules
 
@@ -27,9 +28,10 @@ class Context:
     forms: list = field(default_factory=list)  # completed feedback forms read by the edge (automation/forms)
 
     def sent(self, inspection_id: str, purpose_prefix: str) -> list[Record]:
-        """Journal records (sent or possibly sent) of a purpose for an inspection, oldest first."""
+        """Journal records of a purpose for an inspection that were sent, oldest first. Only sent:
+        a message that may have gone is held back by the delivery layer, not treated as sent here."""
         return [r for r in self.history if r.inspection_id == inspection_id
-                and r.purpose.startswith(purpose_prefix) and r.state in ("sent", "pending", "unconfirmed")]
+                and r.purpose.startswith(purpose_prefix) and r.state == SendState.SENT]
 
     def on_site_days(self, insp: Inspection) -> int:
         """How many days the inspection type lasts on site (rules data; default 2)."""

@@ -23,10 +23,22 @@ class WorkbookError(TrackerError):
     exit_code = 4
 
 
+class WorkbookUnreadable(WorkbookError):
+    """The file is not a readable .xlsx: missing, a folder, .xls, CSV, encrypted, damaged."""
+
+
+class WorkbookUnsafe(WorkbookError):
+    """The file is refused before reading: a DOCTYPE/entities, or a part too big or too compressed."""
+
+
 class WorkbookLocked(WorkbookError):
     """The workbook is open elsewhere or read-only; write-back waits for the next run."""
 
     exit_code = 5
+
+
+class WorkbookNoRoom(WorkbookLocked):
+    """Rows the tool must add are taken by something else; like a lock, the write-back waits."""
 
 
 class TemplateError(TrackerError):
@@ -39,6 +51,12 @@ class MailError(TrackerError):
     """A message could not be built or handed to the mail transport."""
 
     exit_code = 7
+
+
+class UnsafeFileName(TrackerError):
+    """A file name made from tracker text would land outside the folder it belongs in."""
+
+    exit_code = 2
 
 
 class MissingExtra(TrackerError):
@@ -76,8 +94,22 @@ class Problem:
         return ", ".join(parts)
 
     def __str__(self) -> str:
-        shown = f" (value: {self.value!r})" if self.value not in ("", None) else ""
+        shown = f" (value: '{visible(self.value)}')" if self.value not in ("", None) else ""
         return f"{self.severity.upper()}: {self.where()}{shown}: {self.message} — {self.fix}"
+
+
+_INVISIBLE = {"\xa0": "[non-breaking space]", "\u202f": "[narrow non-breaking space]", "\u200b": "[zero-width space]",
+              "\u200c": "[zero-width non-joiner]", "\u200d": "[zero-width joiner]", "\u2060": "[word joiner]",
+              "\ufeff": "[byte-order mark]", "\r\n": " ", "\n": " ", "\r": " ", "\t": " "}
+
+
+def visible(value) -> str:
+    """A value as an officer would read it, on one line: the characters themselves (never
+    Python escapes), with the invisible ones that cause mismatches named."""
+    text = str(value)
+    for ch, name in _INVISIBLE.items():
+        text = text.replace(ch, name)
+    return "".join(f"[U+{ord(c):04X}]" if ord(c) < 32 or 0x7f <= ord(c) < 0xa0 else c for c in text)
 
 
 def require(module: str, extra: str, purpose: str):

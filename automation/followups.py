@@ -11,18 +11,17 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from automation.calendar import WorkingCalendar
+from automation.conditions import FOLLOW_UP_FACTS, applies, check, named_conditions
 from automation.errors import ConfigError, Problem
-from automation.model import FollowUp, Inspection, Tracker
+from automation.model import FollowUp, Inspection, School, Tracker
 from automation.outcomes import Outcome, outcome
 from automation.rules import Rules
 from automation.status import last_day
 
 OPEN, DONE, NOT_NEEDED = "Open", "Done", "No longer needed"
 PAST = "Past: not tracked"  # already long overdue when first listed (history before the tool)
-ANCHORS = ("last_day", "final_feedback", "draft_report_received", "report_published", "feedback_form_completed")
-FACTS = ("ended", "concerns_raised", "conduct_concerns", "complaint_made", "outcome_recorded", "adverse", "category", "monitoring",
-         "maintained", "feedback_form_completed", "draft_report_received", "report_published", "later_inspection",
-         "learning_review_requested", "learning_review_in_progress", "learning_review_complete")
+ANCHORS = ("first_day", "last_day", "final_feedback", "draft_report_received", "report_published", "feedback_form_completed")
+FACTS = FOLLOW_UP_FACTS  # the yes/no facts a `when` may name (automation/conditions.py)
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,8 @@ class ActionRule:
     repeat: int
     every: int
     reason: str
+    applies: object = None  # who the action is for (conditions.py), beside the `when` facts
+    school_days: bool = False  # count (and land) in school days: the Holidays sheet is skipped too
 
 
 @dataclass
@@ -66,8 +67,10 @@ def _conds(rule_id: str, key: str, raw) -> tuple[tuple[str, ...], ...]:
 def action_rules(rules: Rules) -> list[ActionRule]:
     """The follow-up rules, checked (errors name the rule and key)."""
     out = []
+    named = named_conditions(rules)
     for i, a in enumerate(rules.extra.get("follow_ups", {}).get("action", []), start=1):
         rid = a.get("id") or f"#{i}"
+        check(a.get("applies"), f"Rules file follow_ups.toml, action '{rid}', applies", FACTS, named)
         try:
             anchor = a.get("anchor", "last_day")
             if anchor not in ANCHORS:
@@ -75,7 +78,8 @@ def action_rules(rules: Rules) -> list[ActionRule]:
             out.append(ActionRule(rid, a["action"], a["owner"], _conds(rid, "when", a["when"]),
                                   _conds(rid, "done_when", a.get("done_when")), anchor,
                                   int(a.get("working_days", 0)), int(a.get("months", 0)),
-                                  max(1, int(a.get("repeat", 1))), int(a.get("every_working_days", 5)), a.get("reason", "")))
+                                  max(1, int(a.get("repeat", 1))), int(a.get("every_working_days", 5)), a.get("reason", ""),
+                                  a.get("applies"), bool(a.get("school_days", False))))
         except KeyError as exc:
             raise ConfigError(f"Rules file follow_ups.toml, action '{rid}' lacks the key {exc} — compare it with the shipped copy.")
     return out
@@ -103,11 +107,17 @@ class Subject:
     facts: dict[str, bool]
     anchors: dict[str, date | None]
     fields: dict[str, str]
+    facets: dict = field(default_factory=dict)  # facts plus governance, phase, framework, type...
 
 
-def subject(insp: Inspection, rules: Rules, last_day: date, today: date, later: bool, maintained: bool) -> Subject:
-    """The facts, anchor dates and wording fields of an inspection."""
-    o = outcome(insp, rules)
+def subject(insp: Inspection, rules: Rules, last_day: date, today: date, later: bool, school: School | bool,
+            earlier: list[Inspection] | None = None) -> Subject:
+    """The facts, anchor dates and wording fields of an inspection (`earlier`: the school's
+    earlier inspections, for the monitoring exclusions)."""
+    if isinstance(school, bool):  # older callers passed only "maintained"
+        school = School("", "", "Maintained" if school else "Other", "", "", "", "")
+    maintained = school.maintained
+    o = outcome(insp, rules, earlier)
     fw = rules.frameworks[insp.framework]
     lr = insp.learning_review
     facts = {
@@ -120,18 +130,31 @@ def subject(insp: Inspection, rules: Rules, last_day: date, today: date, later: 
         "report_published": insp.report_published is not None, "later_inspection": later,
         "learning_review_requested": lr == "Requested", "learning_review_in_progress": lr == "In progress",
         "learning_review_complete": lr == "Complete",
+        "safeguarding_failed": o.safeguarding_failed, "special_measures": o.in_category and o.special_measures,
+        "monitoring_excluded": bool(o.monitoring_excluded), "trust_recorded": bool(school.trust),
+        "chair_recorded": bool(school.chair),
     }
-    anchors = {"last_day": last_day,
+    anchors = {"first_day": insp.start_date, "last_day": last_day,
                "final_feedback": insp.final_feedback_at.date() if insp.final_feedback_at else last_day,
                "draft_report_received": insp.draft_report_received, "report_published": insp.report_published,
                "feedback_form_completed": insp.feedback_form_completed}
     adverse = "; ".join(f"{a} {g}" for a, g in insp.grades.items() if g in fw.adverse)
     if o.safeguarding_failed:
         adverse = "; ".join(x for x in (adverse, f"safeguarding {insp.safeguarding}") if x)
+    mon = rules.extra.get("outcomes", {})
     fields = {"category": o.category or "implied by the grades — record it in Category of concern",
               "adverse": adverse or o.category or "recorded", "monitoring": adverse or "recorded",
-              "learning_review": lr or "blank"}
-    return Subject(insp, o, last_day, facts, anchors, fields)
+              "learning_review": lr or "blank", "safeguarding": insp.safeguarding or "not recorded", "trust": school.trust or "the trust",
+              "diocese": school.diocese or "the diocese",
+              "chair": f"the chair of governors ({school.chair})" if school.chair else "the chair of governors",
+              "responsible_body": school.trust or ("the trust" if not maintained else "the local authority"),
+              "monitoring_excluded": o.monitoring_excluded or "no exclusion recorded",
+              "monitoring_check": mon.get("frameworks", {}).get(fw.key, {}).get("monitoring", {}).get("check_by_hand", ""),
+              **{k: str(v) for k, v in mon.get("monitoring", {}).items()}}
+    facets = {"governance": school.governance, "phase": school.phase, "framework": insp.framework,
+              "type": insp.inspection_type, "la_support_accepted": insp.la_support_accepted, "deferral": insp.deferral,
+              "category_of_concern": o.category or ("implied" if o.category_expected else ""), **facts}
+    return Subject(insp, o, last_day, facts, anchors, fields, facets)
 
 
 def _due(rule: ActionRule, s: Subject, n: int, cal: WorkingCalendar) -> date | None:
@@ -139,8 +162,8 @@ def _due(rule: ActionRule, s: Subject, n: int, cal: WorkingCalendar) -> date | N
     if anchor is None:
         return None
     if rule.months:
-        return cal.on_or_after(add_months(anchor, rule.months))
-    return cal.add_working_days(anchor, rule.working_days + n * rule.every)
+        return cal.on_or_after(add_months(anchor, rule.months), school=rule.school_days)
+    return cal.add_working_days(anchor, rule.working_days + n * rule.every, school=rule.school_days)
 
 
 def _text(template: str, rule: ActionRule, values: dict) -> str:
@@ -167,12 +190,13 @@ def owner_for(role: str, insp: Inspection, tracker: Tracker, rules: Rules) -> st
     return first.name if first else ""
 
 
-def proposed(rules_list: list[ActionRule], s: Subject, school_name: str, owner, cal: WorkingCalendar) -> list[FollowUp]:
+def proposed(rules_list: list[ActionRule], s: Subject, school_name: str, owner, cal: WorkingCalendar,
+             named: dict | None = None) -> list[FollowUp]:
     """The actions the rules want for one inspection, with State from the tracker's own data."""
     out = []
     iid = s.insp.inspection_id
     for rule in rules_list:
-        if not holds(rule.when, s.facts):
+        if not holds(rule.when, s.facts) or not applies(rule.applies, s.facets or s.facts, named):
             continue
         done = bool(rule.done_when) and holds(rule.done_when, s.facts)
         for n in range(rule.repeat):
@@ -207,6 +231,7 @@ def compile_follow_ups(tracker: Tracker, rules: Rules, cal: WorkingCalendar, tod
 
     `last_day(insp)` gives the last day on site (from the contact-plan rules)."""
     rules_list = action_rules(rules)
+    named = named_conditions(rules)
     scope = rules.extra.get("follow_ups", {}).get("scope", {})
     horizon = int(scope.get("months_after_last_day", 30))
     grace = scope.get("past_if_overdue_by_working_days_when_first_listed")
@@ -232,10 +257,11 @@ def compile_follow_ups(tracker: Tracker, rules: Rules, cal: WorkingCalendar, tod
                 missing_roles.add(role)
             return name
 
-        s = subject(insp, rules, end, today, latest[insp.urn] > insp.notified_at, school.maintained)
+        earlier = [i for i in tracker.inspections if i.urn == insp.urn and i.notified_at < insp.notified_at]
+        s = subject(insp, rules, end, today, latest[insp.urn] > insp.notified_at, school, earlier)
         # History applies only to an inspection listed for the first time (none of its actions yet).
         first = insp.inspection_id not in by_iid
-        mine = merge(proposed(rules_list, s, school.name, owner, cal), existing, stale_before if first else None)
+        mine = merge(proposed(rules_list, s, school.name, owner, cal, named), existing, stale_before if first else None)
         keys = {fu.key for fu in mine}
         for old in by_iid.get(insp.inspection_id, ()):
             if old.key not in keys:

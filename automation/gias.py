@@ -27,6 +27,9 @@ NEEDED = (URN, LA_CODE, NAME, TYPE, GROUP, STATUS, PHASE, FIRST, LAST)
 # The Schools columns GIAS fills; District only where the LA has left it blank (an LA may group
 # its schools its own way), the others are refreshed.
 REFRESHED = ("School name", "Governance", "Phase", "Headteacher")
+# Filled from GIAS where GIAS has a value (the extract's column names and its "none" words are in
+# rules/gias.toml [columns]); an LA's own entry is kept where GIAS has none.
+FROM_GIAS_IF_GIVEN = ("Trust", "Diocese")
 LA_ONLY = ("School email", "SIM", "AI")
 
 
@@ -41,6 +44,8 @@ class GiasSchool:
     headteacher: str
     district: str
     close_date: str = ""
+    trust: str = ""
+    diocese: str = ""
 
     def values(self, rules: dict) -> dict[str, str]:
         """The Schools sheet's values for this establishment (mappings in rules/gias.toml)."""
@@ -48,7 +53,7 @@ class GiasSchool:
             rules.get("governance_by_group", {}).get(self.group) or "Other"
         phase = rules.get("phase_by_type", {}).get(self.type_name) or rules.get("phase", {}).get(self.phase, "")
         return {"URN": self.urn, "School name": self.name, "Governance": gov, "Phase": phase,
-                "Headteacher": self.headteacher, "District": self.district}
+                "Headteacher": self.headteacher, "District": self.district, "Trust": self.trust, "Diocese": self.diocese}
 
 
 @dataclass
@@ -91,8 +96,17 @@ class ImportPlan:
         return out
 
 
-def read_extract(path: Path, la_code: str) -> list[GiasSchool]:
-    """The LA's establishments from the GIAS CSV (Windows-1252, as DfE publishes it; UTF-8 accepted)."""
+def _optional(row: dict, column: str, blanks: set[str]) -> str:
+    value = (row.get(column) or "").strip()
+    return "" if value.lower() in blanks else value
+
+
+def read_extract(path: Path, la_code: str, columns: dict | None = None) -> list[GiasSchool]:
+    """The LA's establishments from the GIAS CSV (Windows-1252, as DfE publishes it; UTF-8 accepted).
+    `columns`: rules/gias.toml [columns] (where the trust and diocese are, and GIAS's words for none)."""
+    columns = columns or {}
+    trust_col, diocese_col = columns.get("trust", "Trusts (name)"), columns.get("diocese", "Diocese (name)")
+    blanks = {b.lower() for b in columns.get("none_values", ("Not applicable", "Does not apply", "None"))}
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -115,7 +129,8 @@ def read_extract(path: Path, la_code: str) -> list[GiasSchool]:
         out.append(GiasSchool((row.get(URN) or "").strip(), (row.get(NAME) or "").strip(), (row.get(TYPE) or "").strip(),
                               (row.get(GROUP) or "").strip(), (row.get(STATUS) or "").strip(),
                               (row.get(PHASE) or "").strip(), head, (row.get(DISTRICT) or "").strip(),
-                              (row.get(CLOSE_DATE) or "").strip()))
+                              (row.get(CLOSE_DATE) or "").strip(), _optional(row, trust_col, blanks),
+                              _optional(row, diocese_col, blanks)))
     return out
 
 
@@ -139,7 +154,7 @@ def plan_import(sheet: RawSheet, extract: list[GiasSchool], rules: dict) -> Impo
             plan.closed.append((row, V.text(cells.get("School name")) or g.name, g))
         want = g.values(rules)
         _note_unmapped(plan, g, want, rules)
-        for header in REFRESHED + ("District",):
+        for header in REFRESHED + ("District",) + FROM_GIAS_IF_GIVEN:
             if header not in sheet.columns or not want.get(header):
                 continue
             old = V.text(cells.get(header))
@@ -177,7 +192,7 @@ def import_schools(workbook: Path, csv_path: Path, la_code: str, cfg: Config, dr
                    rules: Rules | None = None) -> ImportPlan:
     """Read the extract and the Schools sheet, plan, and (unless dry_run) write through the XML writer."""
     rules = rules or load_rules(Path(cfg.rules_dir) if cfg.rules_dir else None)
-    extract = read_extract(csv_path, la_code)
+    extract = read_extract(csv_path, la_code, rules.extra.get("gias", {}).get("columns", {}))
     if not extract:
         raise TrackerError(f"{Path(csv_path).name} has no establishments with LA (code) {la_code!r} — "
                            "check the code (e.g. 850 for Hampshire) against the LA (code) column.")

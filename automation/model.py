@@ -32,10 +32,19 @@ class School:
     headteacher_email: str = ""
     context_notes: str = ""
     row: int = 0
+    trust: str = ""  # the academy trust (responsible body of an academy)
+    diocese: str = ""  # for a church school
+    chair: str = ""  # chair of governors (or of the local governing body)
+    chair_email: str = ""
 
     @property
     def maintained(self) -> bool:
         return self.governance == "Maintained"
+
+    @property
+    def responsible_body(self) -> str:
+        """Who answers for the school: the trust for an academy, else the LA (named by the caller)."""
+        return self.trust if not self.maintained and self.trust else ""
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,9 @@ class Inspection:
     feedback_form_completed: date | None = None
     report_published: date | None = None
     learning_review: str = ""
+    la_support_accepted: str = ""  # Yes / No / blank: an academy's answer to the LA's offer of support
+    nominee: str = ""  # the school's inspection nominee (renewed framework)
+    planning_call_at: datetime | None = None  # the lead inspector's planning call (renewed framework)
 
 
 @dataclass(frozen=True)

@@ -74,12 +74,25 @@ def summary_lines(result, workbook: Path, dry_run: bool) -> list[str]:
                          + (f" (cc {', '.join(m.cc)})" if m.cc else "") + f"  — {m.reason}")
     else:
         lines.append("No messages are due.")
+    lines.extend(_settled_lines(getattr(result, "settled", [])))
     if result.delivery:
         counts = Counter(o.state for o in result.delivery.outcomes)
         lines.append("Delivery: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+        if result.delivery.down:  # one line for the cause, not one per message
+            waiting = result.delivery.count("waiting")
+            lines.append(f"  MAIL NOT HANDED OVER: {result.delivery.down} ({_count(waiting, 'message')} "
+                         "waiting for the next run)")
         for o in result.delivery.attention():
+            if result.delivery.down and o.state == "waiting":
+                continue
             lines.append(f"  ATTENTION {o.message.inspection_id} {o.message.purpose}: {o.state} — {o.detail}")
     lines.extend(result.notes)
+    shown = {id(o.message) for o in result.delivery.outcomes} if result.delivery else set()
+    earlier = [p for p in _email_problems(result) if not any(m.message_id in p.message for m in result.messages
+                                                                if id(m) in shown)]
+    if earlier:
+        lines.append(f"Still undelivered from earlier runs: {_count(len(earlier), 'email')} (see the Problems sheet)")
+        lines.extend(f"  ATTENTION {p.message}" for p in earlier)
     if dry_run:
         cells = result.cells_written if result.cells_written is not None else result.update.change_count()
         lines.append(f"Dry run: nothing sent; {cells} tracker cell(s) would be updated.")
@@ -89,6 +102,20 @@ def summary_lines(result, workbook: Path, dry_run: bool) -> list[str]:
     else:
         lines.append(f"Tracker NOT updated: {result.save_note}")
     return lines
+
+
+def _settled_lines(settled) -> list[str]:
+    """What the start of the run settled from an earlier, interrupted one."""
+    if not settled:
+        return []
+    words = {"sent": "found delivered", "waiting": "sent again in this run", "unconfirmed": "unconfirmed (an officer decides)"}
+    counts = Counter(words.get(r.state.value, r.state.value) for r in settled)
+    return ["Settled from an interrupted run: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))]
+
+
+def _email_problems(result) -> list:
+    """The Problems-sheet rows about emails (undelivered, refused, unconfirmed)."""
+    return [p for p in result.update.problems if p.severity == "error" and " email (" in p.message]
 
 
 def print_run(result, workbook: Path, dry_run: bool) -> int:
@@ -104,6 +131,7 @@ def print_run(result, workbook: Path, dry_run: bool) -> int:
 
 def write_previews(messages, folder: Path) -> int:
     """Save each planned message as .eml (to open in Outlook) and .html (to open in a browser)."""
+    from automation.safefiles import file_in
     folder.mkdir(parents=True, exist_ok=True)
     seen: set[str] = set()
     for m in messages:
@@ -111,8 +139,8 @@ def write_previews(messages, folder: Path) -> int:
         if stem in seen:  # e.g. one digest per officer: same inspection, purpose and version
             stem = f"{stem}-{m.key[:8]}"
         seen.add(stem)
-        (folder / f"{stem}.eml").write_bytes(m.as_bytes())
+        file_in(folder, f"{stem}.eml").write_bytes(m.as_bytes())
         body = m.email.get_body(("html",))
         if body is not None:
-            (folder / f"{stem}.html").write_text(body.get_content(), encoding="utf-8")
+            file_in(folder, f"{stem}.html").write_text(body.get_content(), encoding="utf-8")
     return len(messages)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from automation.conditions import FOLLOW_UP_FACTS, PLAN_FACTS, check, named_conditions
 from automation.errors import ConfigError
 from automation.paths import rules_dir
 
@@ -25,6 +26,7 @@ class Framework:
     safeguarding_failed: tuple[str, ...]
     adverse: tuple[str, ...]
     category_trigger: tuple[str, ...]
+    provision_areas: tuple[str, ...] = ()
 
     def grade(self, value: str) -> str | None:
         """The canonical grade for a typed value, or None if not on this scale."""
@@ -102,6 +104,7 @@ def load_rules(folder: Path | None = None) -> Rules:
                 safeguarding=tuple(f["safeguarding"]),
                 safeguarding_failed=tuple(f["safeguarding_failed"]),
                 adverse=tuple(f["adverse"]), category_trigger=tuple(f["category_trigger"]),
+                provision_areas=tuple(f.get("provision_areas", ())),
             )
             for key, f in fw["frameworks"].items()
         }
@@ -110,4 +113,23 @@ def load_rules(folder: Path | None = None) -> Rules:
         raise ConfigError(f"Rules file frameworks.toml lacks the key {exc} — compare it with the shipped copy.")
     offers = tuple(data.get("support_offers", {}).get("offer", ()))
     extra = {k: v for k, v in data.items() if k not in ("frameworks", "support_offers")}
-    return Rules(frameworks, vocabulary, dict(fw.get("cem_for_phase", {})), offers, extra)
+    rules = Rules(frameworks, vocabulary, dict(fw.get("cem_for_phase", {})), offers, extra)
+    _check_conditions(rules)
+    # The contact plan is computed from its own file's data: hand it the named conditions too.
+    if "contact_plan" in extra:
+        extra["contact_plan"].setdefault("conditions", dict(extra.get("conditions", {}).get("conditions", {})))
+    return rules
+
+
+def _check_conditions(rules: Rules) -> None:
+    """Every named condition is well formed (errors name the file and the condition)."""
+    named = named_conditions(rules)
+    facts = FOLLOW_UP_FACTS + PLAN_FACTS
+    for name, cond in named.items():
+        check(cond, f"Rules file conditions.toml, condition '{name}'", facts, named)
+    check(rules.extra.get("feedback_form", {}).get("applies"), "Rules file feedback_form.toml, applies", PLAN_FACTS, named)
+    plan = rules.extra.get("contact_plan", {})
+    for kind in ("step", "keep_in_touch", "feedback_text"):
+        for i, entry in enumerate(plan.get(kind, []), start=1):
+            check(entry.get("applies"), f"Rules file contact_plan.toml, {kind} '{entry.get('id') or entry.get('label') or i}'",
+                  PLAN_FACTS, named)

@@ -14,8 +14,8 @@ FOLLOW_UP, CLOSED = "Follow-up", "Closed"
 
 
 def last_day(insp: Inspection, on_site_days: int, cal: WorkingCalendar) -> date:
-    """The last day on site: start plus the working days the type lasts."""
-    return cal.add_working_days(insp.start_date, on_site_days - 1) if on_site_days > 1 else insp.start_date
+    """The last day on site: start plus the school days the type lasts (school holidays skipped)."""
+    return cal.add_working_days(insp.start_date, on_site_days - 1, school=True) if on_site_days > 1 else insp.start_date
 
 
 def status(insp: Inspection, plan_sent: bool, today: date, on_site_days: int, cal: WorkingCalendar,

@@ -3,12 +3,14 @@ sheet, row, column and value with what to do; a bad row never stops the good one
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
 
 from automation import values as V
 from automation.calendar import LONDON
-from automation.errors import Problem, WorkbookError
+from automation.errors import Problem, WorkbookError, visible
 from automation.model import FollowUp, Holiday, Inspection, School, Staff, SupportOffer, Tracker
+from automation.plausibility import schedule_problems
 from automation.rules import Rules
 from automation.workbook import schema
 from automation.workbook.raw import Formula, RawSheet, RawWorkbook
@@ -19,6 +21,22 @@ ASSUMED_NOTIFICATION_TIME = time(12, 0)
 def inspection_id(urn: str, notified: datetime) -> str:
     """The stable id of an inspection: the same whoever assigns it, on whichever run."""
     return f"OFS-{urn}-{notified:%Y%m%d}"
+
+
+# The tool's own ids (OFS-<URN>-<yyyymmdd>) and a hand-kept tracker's older references alike:
+# letters, digits and hyphens, starting with a letter or digit. Such an id can never climb
+# out of a folder, be read as a formula, or act as a wildcard when forms are looked up by it.
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
+
+
+def safe_inspection_id(v) -> str:
+    """A typed Inspection ID, checked safe for file names and workbooks (else BadValue)."""
+    s = V.text(v)
+    if not SAFE_ID.fullmatch(s):
+        raise V.BadValue("is not an Inspection ID the tool can use (letters, digits and hyphens only, at most 40)",
+                         "clear the cell so the tool assigns one (OFS-<URN>-<yyyymmdd>), or type the id with "
+                         "letters, digits and hyphens only; the row is skipped until then.")
+    return s
 
 
 class _Row:
@@ -48,7 +66,7 @@ class _Row:
         try:
             return parse(v)
         except V.BadValue as exc:
-            self.report(header, v, f"{V.text(v)!r} {exc.message}", exc.fix, severity)
+            self.report(header, v, f"'{visible(V.text(v))}' {exc.message}", exc.fix, severity)
             return None
 
     def choice(self, header, values, severity="error"):
@@ -58,7 +76,7 @@ class _Row:
         for c in values:
             if c.lower() == " ".join(raw.split()).lower():
                 return c
-        self.report(header, raw, f"{raw!r} is not one of the allowed values",
+        self.report(header, raw, f"'{visible(raw)}' is not one of the allowed values",
                     f"choose one of: {', '.join(values)} (use the cell's dropdown).", severity)
         return ""
 
@@ -89,12 +107,15 @@ def build_tracker(raw: RawWorkbook, rules: Rules) -> Tracker:
                                       "list the wellbeing offers schools should hear about; the shipped list is used meanwhile."))
         t.support_offers = [SupportOffer(o["name"], o.get("provider", ""), o.get("detail", ""), o.get("contact", ""))
                             for o in rules.support_offers]
+    # Dates against Ofsted's pattern and the Holidays sheet (warnings only).
+    t.problems += schedule_problems(t, rules)
     log = raw.sheets["Email log"]
     t.logged_message_ids = {V.text(c.get("Message ID")) for _, c in log.rows if c.get("Message ID")}
     return t
 
 
 def _sheet_problems(sheet: RawSheet, spec: schema.Sheet, problems: list) -> None:
+    problems.extend(getattr(sheet, "problems", ()))  # the reader's notes on headers (near misses, duplicates)
     for col in spec.columns:
         if col.header not in sheet.columns and (col.required and not col.tool):
             problems.append(Problem("error", spec.name, sheet.header_row, col.header, "",
@@ -134,7 +155,7 @@ def _staff(sheet, rules: Rules, t: Tracker) -> None:
         if role == "CEM" and not phase:
             r.report("Phase", "", "a CEM needs the phase they cover", "choose Primary, Secondary or All.", "warning")
         if name and name.lower() in {k.lower() for k in t.staff}:
-            r.report("Name", name, f"{name!r} appears twice on the Staff sheet", "keep one row per officer (names must be unique).")
+            r.report("Name", name, f"'{visible(name)}' appears twice on the Staff sheet", "keep one row per officer (names must be unique).")
         if r.bad:
             continue
         t.staff[name] = Staff(name, role, mail, phone, phase, r.number)
@@ -146,7 +167,7 @@ def _staff_ref(r: _Row, header: str, t: Tracker, want_role: str | None = None):
         return ""
     match = next((s for s in t.staff.values() if s.name.lower() == name.lower()), None)
     if match is None:
-        r.report(header, name, f"{name!r} is not on the Staff sheet", "type a Name exactly as it is on the Staff sheet (use the dropdown), or add the officer to Staff.")
+        r.report(header, name, f"'{visible(name)}' is not on the Staff sheet", "type a Name exactly as it is on the Staff sheet (use the dropdown), or add the officer to Staff.")
         return ""
     if want_role and match.role != want_role:
         r.report(header, name, f"{name} is listed on Staff as {match.role}, not {want_role}",
@@ -169,7 +190,10 @@ def _schools(sheet, rules: Rules, t: Tracker) -> None:
         if r.bad:
             continue
         t.schools[urn] = School(urn, name, gov, phase, office, sim, ai, r.get("District") or "",
-                                r.get("Headteacher") or "", head_mail, r.get("Context notes") or "", r.number)
+                                r.get("Headteacher") or "", head_mail, r.get("Context notes") or "", r.number,
+                                trust=r.get("Trust") or "", diocese=r.get("Diocese") or "",
+                                chair=r.get("Chair of governors") or "",
+                                chair_email=r.get("Chair of governors email", V.email, severity="warning") or "")
 
 
 def _notified(r: _Row):
@@ -186,8 +210,13 @@ def _notified(r: _Row):
 
 def _grades(r: _Row, fw, rules: Rules) -> dict[str, str]:
     out = {}
+    seen: set[str] = set()
     for key, other in rules.frameworks.items():
-        for area in other.areas:
+        # An area both frameworks use (Early years, Sixth form) is read on the row's own scale.
+        for area in (fw.areas if other is fw else [a for a in other.areas if a not in fw.areas]):
+            if area in seen:
+                continue
+            seen.add(area)
             value = r.get(area)
             if value is None:
                 continue
@@ -197,7 +226,7 @@ def _grades(r: _Row, fw, rules: Rules) -> dict[str, str]:
                 continue
             grade = fw.grade(value)
             if grade is None:
-                r.report(area, value, f"{value!r} is not on the {fw.label} scale", f"choose one of: {', '.join(fw.scale)}.", "warning")
+                r.report(area, value, f"'{visible(value)}' is not on the {fw.label} scale", f"choose one of: {', '.join(fw.scale)}.", "warning")
             else:
                 out[area] = grade
     return out
@@ -222,7 +251,7 @@ def _inspections(sheet, rules: Rules, t: Tracker) -> None:
         if feedback and start and feedback.date() < start:
             r.report("Final feedback at", feedback.strftime("%d/%m/%Y %H:%M"), "final feedback is before the start date",
                      "check the final feedback date and time.")
-        existing_id = r.get("Inspection ID") or ""
+        existing_id = r.get("Inspection ID", safe_inspection_id) or ""
         iid = existing_id or (inspection_id(urn, notified) if urn and notified else "")
         if iid and iid in seen_ids:
             r.report("Inspection ID", iid, f"the same inspection is already on row {seen_ids[iid]}",
@@ -246,7 +275,9 @@ def _implausible_dates(r: _Row, rules: Rules, fw, itype, notified, start, deferr
     plan = rules.extra.get("contact_plan", {})
     notice = (start - notified.date()).days
     most = int(plan.get("timings", {}).get("max_notice_days", 10))
-    if notice > most and deferral != "Granted":
+    # A type with its notice in school days (¶70) is checked against the Holidays (automation/plausibility.py).
+    in_school_days = "max_notice_school_days" in plan.get("types", {}).get(f"{fw.key}.{itype}", {})
+    if notice > most and deferral != "Granted" and not in_school_days:
         r.report("Start date", start.strftime("%d/%m/%Y"),
                  f"the start date is {notice} days after Ofsted's notification ({notified:%d/%m/%Y}); "
                  f"Ofsted gives about a day's notice (more than {most} days is unlikely)",
@@ -290,6 +321,9 @@ def _inspection(r, rules, fw, iid, new, urn, itype, notified, start, feedback, d
         feedback_form_completed=r.get("Feedback form completed", V.parse_date, severity="warning"),
         report_published=r.get("Report published", V.parse_date, severity="warning"),
         learning_review=r.choice("Learning review", rules.choices("learning_review"), "warning"),
+        la_support_accepted=r.choice("LA support accepted", rules.choices("yes_no"), "warning"),
+        nominee=r.get("Nominee") or "",
+        planning_call_at=_opt_datetime(r, "Planning call at"),
     )
 
 

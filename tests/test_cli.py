@@ -51,13 +51,17 @@ def test_dry_run_prints_summary_and_saves_previews(tmp_path, capsys):
     code = main(["run", str(path), "--now", "2026-11-16T12:20", "--dry-run", "--preview-dir", str(tmp_path / "pv")])
     out = capsys.readouterr().out
     assert code == 0
-    assert "Would send: 2" in out and "contact_plan_school  to head@acorn.school.example.org" in out
+    # The two plans and a meeting request per keep-in-touch call and audience (LA, school).
+    assert "Would send: 6" in out and "contact_plan_school  to head@acorn.school.example.org" in out
     assert "Dry run: nothing sent" in out
     names = sorted(p.name for p in (tmp_path / "pv").iterdir())
-    assert names == ["OFS-100001-20261116-contact_plan_internal-v1.eml", "OFS-100001-20261116-contact_plan_internal-v1.html",
-                     "OFS-100001-20261116-contact_plan_school-v1.eml", "OFS-100001-20261116-contact_plan_school-v1.html"]
-    html = (tmp_path / "pv" / names[3]).read_text()
-    assert "A call from us to talk through how we will support you" in html
+    plans = ["OFS-100001-20261116-contact_plan_internal-v1.eml", "OFS-100001-20261116-contact_plan_internal-v1.html",
+             "OFS-100001-20261116-contact_plan_school-v1.eml", "OFS-100001-20261116-contact_plan_school-v1.html"]
+    calls = [f"OFS-100001-20261116-contact_plan_call_{a}_day{d}-v1.{x}" for a in ("la", "school") for d in (1, 2)
+             for x in ("eml", "html")]
+    assert names == sorted(plans + calls)
+    html = (tmp_path / "pv" / plans[3]).read_text()
+    assert "Still to come: a call from us to talk through how we will support you" in html
     assert "Acknowledge the notification to the school" not in html
     assert path.read_bytes() == before and not (tmp_path / "outbox").exists()
 

@@ -53,7 +53,9 @@ def test_new_inspection_gets_both_emails_once(tmp_path, cfg):
     path = write_tracker(tmp_path / "t.xlsx", inspections=[inspection(notified=MON)])
     _, sent = go(path, cfg, at(2026, 11, 16, 12, 20))
     internal, school = by_purpose(sent, "contact_plan_internal"), by_purpose(sent, "contact_plan_school")
-    assert len(internal) == len(school) == 1 and len(sent) == 2
+    calls = [m for m in sent if m.purpose.startswith("contact_plan_call")]
+    assert len(internal) == len(school) == 1 and len(sent) == 2 + len(calls)
+    assert len(calls) == 4  # two days' calls, each to the LA's officers and to the school
     assert internal[0].to == ("sam.imrie@la.example.org", "alex.inchley@la.example.org")
     assert school[0].to == ("head@acorn.school.example.org",)
     assert school[0].cc == ("office@acorn.school.example.org", "sam.imrie@la.example.org", "alex.inchley@la.example.org")
@@ -71,7 +73,8 @@ def test_internal_plan_has_timeline_owners_escalation_and_context(tmp_path, cfg)
     path = write_tracker(tmp_path / "t.xlsx", inspections=[inspection(notified=MON, **{"Lead inspector": "Lee Inman"})])
     _, sent = go(path, cfg, at(2026, 11, 16, 12, 20))
     body = text_of(by_purpose(sent, "contact_plan_internal")[0])
-    assert "Monday 16 November 2026, 14:05 — Acknowledge the notification" in body  # 2 working hours
+    # 2 working hours; the school's copy of the plan, going now, is the acknowledgement.
+    assert "Done with this plan: the school's copy goes now (due Monday 16 November 2026, 14:05) — Acknowledge the notification" in body
     assert "owner: Sam Imrie (SIM) or Alex Inchley (AI)" in body
     assert "Offer the lead inspector context before the start" in body
     assert "New head since September." in body
@@ -92,11 +95,17 @@ def test_maintained_versus_academy(tmp_path, cfg):
     path = write_tracker(tmp_path / "t.xlsx", inspections=[inspection(notified=MON), inspection(urn="100002", notified=MON)])
     _, sent = go(path, cfg, at(2026, 11, 16, 12, 20))
     maintained, academy = [text_of(m) for m in by_purpose(sent, "contact_plan_school")]
-    assert "lead inspector's call with the LA representative" in maintained
+    internal_m, internal_a = [text_of(m) for m in by_purpose(sent, "contact_plan_internal")]
+    # The lead inspector's meeting with the LA is Ofsted's to arrange (¶100): internal, never a promised time.
+    assert "lead inspector's call with the LA" not in maintained and "call with the LA representative" not in maintained
+    assert "Expect the lead inspector's request for a meeting or call with the LA" in internal_m
     assert "attend the final feedback meeting, as Ofsted expects for maintained schools" in maintained
-    assert "lead inspector's call with the LA representative" not in academy
+    assert "Keep-in-touch call" in maintained
+    # An academy that has not accepted the LA's support: acknowledge and offer, no daily calls (S0 §7).
     assert "if you invite us, or if Ofsted asks us to because safeguarding is found ineffective" in academy
-    assert "only if the school invites us or Ofsted asks" in academy
+    assert "Keep-in-touch call" not in academy
+    assert "the LA joins Ofsted's discussions only if the school invites us or Ofsted asks" in internal_a
+    assert "Expect the lead inspector's request" not in internal_a
 
 
 def test_missing_headteacher_email_goes_to_the_school_office(tmp_path, cfg):
@@ -117,7 +126,9 @@ def test_deferral_window_before_and_after_1630(tmp_path, cfg, called, open_):
         assert "not normally consider requests made after Monday 16 November 2026, 16:30" in body
         assert "by Tuesday 17 November 2026, 08:00" in body
     else:
-        assert "deadline for deferral requests (Monday 16 November 2026, 16:30) had passed" in body
+        # ¶76: a request during the notification call itself is always possible; the cut-off is for later ones.
+        assert "had passed by the time of the call" not in body
+        assert "a deferral can still be requested during that call or at the earliest opportunity after it" in body
 
 
 def test_friday_notification_acknowledged_by_monday_morning(tmp_path, cfg):
@@ -126,7 +137,7 @@ def test_friday_notification_acknowledged_by_monday_morning(tmp_path, cfg):
     _, sent = go(path, cfg, at(2026, 11, 20, 16, 10))
     body = text_of(by_purpose(sent, "contact_plan_internal")[0])
     # 1 working hour left on Friday (to 17:00) + 1 hour from 08:30 on Monday.
-    assert "Monday 23 November 2026, 09:30 — Acknowledge" in body
+    assert "(due Monday 23 November 2026, 09:30) — Acknowledge" in body
     assert "Monday 23 November 2026, 17:00 — Keep-in-touch call" in body
     assert "Tuesday 24 November 2026, 17:00 — Keep-in-touch call" in body
 
@@ -150,9 +161,10 @@ def test_inspection_spanning_the_clock_change(tmp_path, cfg):
         inspection(notified=datetime(2026, 10, 22, 12, 0), start=datetime(2026, 10, 23))])
     _, sent = go(path, cfg, at(2026, 10, 22, 12, 10))
     msg = by_purpose(sent, "contact_plan_school")[0]
-    ics = next(p for p in msg.email.iter_attachments() if p.get_content_type() == "text/calendar")
-    events = Calendar.from_ical(ics.get_payload(decode=True)).walk("VEVENT")
-    starts = sorted(e.decoded("dtstart") for e in events)
+    invites = [m for m in sent if m.purpose.startswith("contact_plan_call_school")]
+    events = [e for m in invites for p in m.email.walk() if p.get_content_type() == "text/calendar"
+              for e in Calendar.from_ical(p.get_content()).walk("VEVENT")]
+    starts = sorted(e.decoded("dtstart").astimezone(timezone.utc) for e in events)
     assert starts == [datetime(2026, 10, 23, 16, 0, tzinfo=timezone.utc), datetime(2026, 10, 26, 17, 0, tzinfo=timezone.utc)]
     assert "Monday 26 October 2026, 17:00: Keep-in-touch call" in text_of(msg)
     assert "Friday 23 October 2026, 17:00: Keep-in-touch call" in text_of(msg)
@@ -178,11 +190,14 @@ def test_deferral_requested_then_granted_with_new_start(tmp_path, cfg):
     assert go(path, cfg, at(2026, 11, 16, 14, 15))[1] == []
     set_cells(path, 2, Deferral="Granted", Start_date=datetime(2026, 12, 1))
     _, sent = go(path, cfg, at(2026, 11, 17, 8, 10))
-    assert sorted(m.purpose for m in sent) == ["contact_plan_internal", "contact_plan_school"]
-    assert all(m.version == 2 for m in sent)
+    assert sorted(m.purpose for m in sent if not m.purpose.startswith("contact_plan_call")) == [
+        "contact_plan_internal", "contact_plan_school"]
+    assert all(m.version == 2 for m in sent)  # the plan's second version; each call's SEQUENCE 1
     school = by_purpose(sent, "contact_plan_school")[0]
     assert school.subject.startswith("Updated:")
-    assert "now starts on Tuesday 1 December 2026 (it was Tuesday 17 November 2026)" in text_of(school)
+    assert ("Ofsted has agreed to defer the inspection: it now starts on Tuesday 1 December 2026 "
+            "(it was Tuesday 17 November 2026)") in text_of(school)
+    assert "need to ask Ofsted to defer" not in text_of(school)
     first_school = [m for m in sent if m.purpose == "contact_plan_school"]
     assert first_school[0].to == ("head@acorn.school.example.org",)  # the same people as before
     assert go(path, cfg, at(2026, 11, 17, 8, 25))[1] == []
@@ -193,7 +208,9 @@ def test_concerns_raised_twice_with_different_notes(tmp_path, cfg):
     go(path, cfg, at(2026, 11, 16, 12, 20))
     set_cells(path, 2, Concerns_raised="Yes", Concern_notes="Head upset after lesson visits.")
     _, first = go(path, cfg, at(2026, 11, 17, 13, 0))
-    assert [m.purpose for m in first] == ["concern_escalation"]
+    # Concerns on day 1 also bring the next-working-day follow-ups (welfare call, the decision
+    # about Ofsted's next-working-day call), so the officers' digests go out with the escalation.
+    assert [m.purpose for m in first if m.purpose != "digest"] == ["concern_escalation"]
     assert first[0].to == ("sam.imrie@la.example.org", "pat.primrose@la.example.org")
     assert first[0].cc == ("alex.inchley@la.example.org",)
     assert "Head upset after lesson visits." in text_of(first[0])
@@ -201,8 +218,8 @@ def test_concerns_raised_twice_with_different_notes(tmp_path, cfg):
     assert go(path, cfg, at(2026, 11, 17, 13, 15))[1] == []
     set_cells(path, 2, Concern_notes="Head upset; LI refused to discuss evidence. SHMI contacted.")
     _, second = go(path, cfg, at(2026, 11, 17, 16, 0))
-    assert [m.version for m in second] == [2]
-    body = text_of(second[0])
+    assert [m.version for m in second if m.purpose == "concern_escalation"] == [2]
+    body = text_of(by_purpose(second, "concern_escalation")[0])
     assert "The concern notes have changed" in body and "SHMI contacted" in body
     assert "Previously recorded:\nHead upset after lesson visits." in body
 
@@ -254,7 +271,9 @@ def test_dry_run_renders_everything_and_sends_nothing(tmp_path, cfg):
     before = path.read_bytes()
     t = MemoryTransport()
     result = run(path, cfg, at(2026, 11, 16, 12, 20), transport=t, dry_run=True)
-    assert [m.purpose for m in result.messages] == ["contact_plan_internal", "contact_plan_school"]
+    assert [m.purpose for m in result.messages][:2] == ["contact_plan_internal", "contact_plan_school"]
+    assert {m.purpose for m in result.messages[2:]} == {"contact_plan_call_la_day1", "contact_plan_call_school_day1",
+                                                         "contact_plan_call_la_day2", "contact_plan_call_school_day2"}
     assert all(html_of(m).startswith("<!DOCTYPE html>") for m in result.messages)
     assert t.sent == [] and path.read_bytes() == before
     assert not journal_path(path, cfg).exists()

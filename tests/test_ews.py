@@ -79,8 +79,8 @@ def test_cut_after_send_is_confirmed_in_sent_items_not_resent(ews, tmp_path):
 def test_after_a_crash_pending_messages_are_looked_up_before_resending(ews, tmp_path):
     msgs = messages(2)
     journal = Journal(tmp_path / "j.sqlite")
-    for m in msgs:  # a crash left both pending; only the first had reached Exchange
-        journal.begin(m, "ews", NOW)
+    for m in msgs:  # a crash left both being handed over; only the first had reached Exchange
+        journal.queue(m, "ews", NOW); journal.handing_over(m.key, NOW)
     t = make_transport(config(ews.url), tmp_path / "t.xlsx")
     t.send(msgs[0])
     t.close()
@@ -96,14 +96,14 @@ def test_unreachable_server_defers_the_batch(monkeypatch, tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     report, journal = run(messages(3), config(f"http://127.0.0.1:{port}/EWS/Exchange.asmx"), tmp_path)
-    assert [o.state for o in report.outcomes] == ["deferred"] * 3
+    assert [o.state for o in report.outcomes] == ["waiting"] * 3
     assert "cannot reach" in report.outcomes[0].detail
 
 
 def test_wrong_password_is_reported_and_nothing_sent(ews, tmp_path):
     ews.state.require_auth = "Basic " + base64.b64encode(f"{USER}:right".encode()).decode()
     report, _ = run(messages(2), config(ews.url, max_wait_seconds=1), tmp_path)
-    assert [o.state for o in report.outcomes] == ["deferred"] * 2
+    assert [o.state for o in report.outcomes] == ["waiting"] * 2
     assert "wrong password" in report.outcomes[0].detail and ews.state.sent == []
 
 

@@ -103,11 +103,11 @@ def test_adverse_outcome_and_monitoring_window(tmp_path, cfg):
     row = inspection(**{"Inclusion": "Needs attention", "Achievement": "Expected standard", "Safeguarding": "Met"})
     path = write_tracker(tmp_path / "t.xlsx", inspections=[row])
     fus, _ = compile_at(path, at(2026, 11, 19, 9, 0), cfg)
-    assert "programme_of_support" in actions(fus) and "monitoring_expected" not in actions(fus)  # not yet published
     assert "Inclusion Needs attention" in fus[f"{IID}:programme_of_support"].reason
-    set_inspection(path, 2, **{"Report published": datetime(2026, 12, 10)})
-    fus, _ = compile_at(path, at(2026, 12, 11, 9, 0), cfg)
-    assert fus[f"{IID}:monitoring_expected"].due == date(2027, 9, 10)  # 9 months on, a Friday
+    # "May be monitored", within 14 months of the inspection itself (¶52), not of publication:
+    # listed at once, due 9 months after the last day on site (Wed 18/11/2026).
+    mon = fus[f"{IID}:monitoring_expected"]
+    assert mon.due == date(2027, 8, 18) and "may" in mon.action.lower() and "14 months of the inspection" in mon.reason
     assert "statement_of_action" not in actions(fus)
 
 
@@ -119,13 +119,18 @@ def test_category_of_concern_statement_of_action_and_academy_order(tmp_path, cfg
     assert soa.due is None and "once Report published is filled in" in soa.reason  # listed, not forgotten
     assert "Special measures" in soa.reason
     assert fus[f"{IID}:academy_order"].owner == "Pat Primrose"
-    assert "academy_order" not in actions(fus, BEECH) and "statement_of_action" in actions(fus, BEECH)
+    # An academy: the trust prepares the statement of action (¶39); the LA offers support; no academy order.
+    beech = actions(fus, BEECH)
+    assert "academy_order" not in beech and "statement_of_action" not in beech and "trust_statement_support" in beech
     set_inspection(path, 2, **{"Report published": datetime(2026, 12, 18)})
     fus, _ = compile_at(path, at(2026, 12, 21, 9, 0), cfg)
     # 10 working days from Fri 18/12/2026: 21-24 (4), 29-31 (7), 4-6 Jan (10) — Christmas, Boxing Day
     # (observed Mon 28) and New Year's Day skipped.
     assert fus[f"{IID}:statement_of_action"].due == date(2027, 1, 6)
-    assert fus[f"{IID}:monitoring_category"].due == date(2027, 3, 18)
+    # A maintained school with a directive academy order is not normally monitored (¶58): the SIM
+    # checks at 9 months whether academisation is delayed (Sat 18/09/2027 -> Mon 20/09/2027).
+    assert "monitoring_category" not in actions(fus)
+    assert fus[f"{IID}:academisation_delayed"].due == date(2027, 9, 20)
 
 
 def test_conduct_concerns_complaint_support_and_hmi_meeting(tmp_path, cfg):

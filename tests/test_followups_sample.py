@@ -47,11 +47,14 @@ def one(by_school, name):
     return iid
 
 
-def test_inspections_not_yet_over_have_no_follow_ups(sample):
-    _, _, insp, _, fus, _ = sample
+def test_inspections_not_yet_over_have_only_concern_follow_ups(sample):
+    _, _, insp, by_school, fus, _ = sample
     for iid, r in insp.items():
         if r["Status"] in ("Notified", "Plan sent", "In inspection"):
-            assert iid not in fus, (iid, r["Status"])
+            # Concerns raised during the inspection bring the next-working-day actions at once.
+            assert set(fus.get(iid, {})) <= {"welfare_call", "decide_ofsted_call"}, (iid, r["Status"])
+    kingsmead = fus[one(by_school, "Kingsmead School")]
+    assert set(kingsmead) == {"welfare_call", "decide_ofsted_call"}
 
 
 def test_awaiting_report_with_the_form_completed(sample):
@@ -86,7 +89,10 @@ def test_category_of_concern_with_concerns_conduct_and_a_learning_review(sample)
     iid = one(by_school, "Coldharbour Community School")
     f = fus[iid]
     assert {"statement_of_action", "academy_order", "complaint_support", "hmi_meeting", "eps_signpost",
-            "monitoring_category", "learning_review"} <= set(f)
+            "learning_review", "early_return", "ect_restriction", "safeguarding_lead", "regions_group"} <= set(f)
+    # A maintained school with a directive academy order is not normally monitored (¶58); safeguarding not
+    # met means an early return instead (¶57).
+    assert "monitoring_category" not in f and "academisation_delayed" not in f
     assert {k for k in f if k.startswith("concern_checkin")} == {f"concern_checkin:{n}" for n in range(1, 7)}
     assert f["consider_learning_review"]["State"] == "Done" and f["learning_review"]["State"] == "Open"
     assert staff[f["academy_order"]["Owner"]]["Role"] == "CEM" and staff[f["academy_order"]["Owner"]]["Phase"] == "Secondary"
@@ -103,7 +109,8 @@ def test_history_is_closed_and_not_reminded(sample):
         assert insp[iid]["Status"] == "Closed"
         assert {r["State"] for r in fus[iid].values()} <= {"Done", "Past: not tracked"}
     first, later = sorted(by_school["Willowdene Primary School"])  # 2025 category, then its monitoring
-    assert fus[first]["monitoring_category"]["State"] == "Done"  # the monitoring inspection is recorded
+    # A maintained school (academy order): the check on a delayed academisation is done by the recorded monitoring.
+    assert fus[first]["academisation_delayed"]["State"] == "Done"
     assert insp[first]["Status"] == insp[later]["Status"] == "Closed"
     bodies = " ".join(m.email.get_body(("plain",)).get_content() for m in sent if m.purpose in ("digest", "overdue_escalation"))
     assert "Longmead" not in bodies and "Willowdene" not in bodies

@@ -158,6 +158,29 @@ def test_new_rows_join_the_templates_excel_table(tmp_path, capsys, rules):
     assert "row 42: 150001 Zephyr Primary Academy" in out
     assert "row 3: 116037" in out  # the sample's other schools are not in this tiny extract: reported
     wb = openpyxl.load_workbook(path)
-    assert wb["Schools"].tables["SchoolsTable"].ref == "A1:K42"  # the table grew over the new row
+    from openpyxl.utils import get_column_letter
+
+    from automation.workbook import schema
+    last = get_column_letter(len(schema.SCHOOLS.columns))
+    assert wb["Schools"].tables["SchoolsTable"].ref == f"A1:{last}42"  # the table grew over the new row
     assert wb["Schools"]["B42"].value == "Zephyr Primary Academy"
     assert wb["Inspections"].max_row > 10  # the rest of the workbook is as it was
+
+
+def test_trust_and_diocese_come_from_gias_where_it_has_them(tmp_path, capsys):
+    """Academies get their trust, church schools their diocese; GIAS's "Not applicable" never
+    overwrites what the LA typed, and the LA's own columns are kept."""
+    schools = [dict(SCHOOLS[0], **{"Diocese": "Typed by the LA"}), dict(SCHOOLS[1])]
+    path = write_tracker(tmp_path / "t.xlsx", schools=schools)
+    acorn = row("100001", "Acorn Primary School", "Voluntary aided school", LAM, "Open", "Primary", "Ann", "Acre")
+    acorn["Diocese (name)"] = "Not applicable"
+    beech = row("100002", "Beech Academy", "Academy converter", ACAD, "Open", "Secondary", "Ben", "Birch")
+    beech.update({"Trusts (name)": "Oak Learning Trust", "Diocese (name)": "Diocese of Winchester"})
+    assert main(["import-schools", str(path), str(write_csv(tmp_path / "e.csv", rows=[acorn, beech])), "--la", "850"]) == 0
+    ws = openpyxl.load_workbook(path)["Schools"]
+    head = [c.value for c in ws[1]]
+    got = {r[head.index("URN")]: dict(zip(head, r)) for r in ws.iter_rows(min_row=2, values_only=True) if r[0]}
+    assert got["100002"]["Trust"] == "Oak Learning Trust" and got["100002"]["Diocese"] == "Diocese of Winchester"
+    assert got["100001"]["Diocese"] == "Typed by the LA" and got["100001"]["Trust"] is None
+    assert got["100001"]["SIM"] == "Sam Imrie"
+    assert "Trust: (blank) → Oak Learning Trust" in capsys.readouterr().out

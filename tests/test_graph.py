@@ -95,7 +95,7 @@ def test_expired_token_is_refreshed_once(graph, ca, tmp_path):
 def test_wrong_client_secret_defers_the_batch_with_a_clear_reason(graph, ca, tmp_path, monkeypatch):
     monkeypatch.setenv("OFSTED_TRACKER_GRAPH_CLIENT_SECRET", "wrong")
     report, _ = run(messages(2), config(graph, ca), tmp_path)
-    assert [o.state for o in report.outcomes] == ["deferred", "deferred"]
+    assert [o.state for o in report.outcomes] == ["waiting", "waiting"]
     assert "AADSTS7000215" in report.outcomes[0].detail and "OFSTED_TRACKER_GRAPH_CLIENT_SECRET" in report.outcomes[0].detail
     assert graph.state.sent == []
 
@@ -121,7 +121,7 @@ def test_ambiguous_send_is_confirmed_in_sent_items_not_resent(graph, ca, tmp_pat
 def test_pending_after_crash_not_in_sent_items_is_sent(graph, ca, tmp_path):
     msgs = messages(1)
     journal = Journal(tmp_path / "j.sqlite")
-    journal.begin(msgs[0], "graph", NOW)
+    journal.queue(msgs[0], "graph", NOW); journal.handing_over(msgs[0].key, NOW)
     report, _ = run(msgs, config(graph, ca), tmp_path, journal)
     assert report.outcomes[0].state == "sent" and graph.state.message_ids() == [msgs[0].message_id]
 
@@ -129,7 +129,7 @@ def test_pending_after_crash_not_in_sent_items_is_sent(graph, ca, tmp_path):
 def test_untrusted_certificate_is_refused(graph, ca, tmp_path):
     cfg = config(graph, ca, ca_bundle="")
     report, _ = run(messages(1), cfg, tmp_path)
-    assert report.outcomes[0].state == "deferred" and graph.state.sent == []
+    assert report.outcomes[0].state == "waiting" and graph.state.sent == []
 
 
 def test_injected_token_provider(graph, ca):

@@ -107,7 +107,8 @@ def unconfirmed(tmp_path):
     j = Journal(journal_path(path, cfg))
     a, b = messages(2)
     for m in (a, b):
-        j.begin(m, "smtp", NOW)
+        j.queue(m, "smtp", NOW)
+        j.handing_over(m.key, NOW)
     j.finish(a.key, "unconfirmed", NOW, "connection cut after DATA")
     j.finish(b.key, "sent", NOW)
     j.close()
@@ -121,7 +122,7 @@ def test_unsettled_lists_what_an_officer_must_decide(unconfirmed, capsys):
     assert a.message_id in out and b.message_id not in out and "1 unconfirmed" in out
 
 
-@pytest.mark.parametrize("decision,state", [("--sent", "sent"), ("--resend", "deferred")])
+@pytest.mark.parametrize("decision,state", [("--sent", "sent"), ("--resend", "waiting")])
 def test_settle_records_the_officers_decision(unconfirmed, capsys, decision, state):
     path, cfg, a, _ = unconfirmed
     assert main(["mail", "settle", str(path), a.message_id, decision]) == 0

@@ -42,7 +42,8 @@ def test_renewed_outcomes_and_safeguarding(tmp_path, cfg):
 
 
 def test_consistent_outcomes_raise_nothing(tmp_path, cfg):
-    rows = [inspection(**{"Inclusion": "Urgent improvement", "Safeguarding": "Met", "Category of concern": "Serious weaknesses"}),
+    rows = [inspection(**{"Inclusion": "Urgent improvement", "Safeguarding": "Met",
+                          "Category of concern": "Requires significant improvement"}),
             inspection(urn="100002", **EIF, **{"Quality of education": "4", "Safeguarding": "Effective",
                                                "Category of concern": "Special measures"})]
     insps, rules = read(tmp_path, cfg, *rows)
@@ -55,14 +56,16 @@ def test_grades_mean_a_category_but_none_is_recorded(tmp_path, cfg):
     (i,), rules = read(tmp_path, cfg, inspection(**{"Achievement": "Urgent improvement", "Safeguarding": "Met"}))
     [p] = consistency_problems(i, rules)
     assert (p.severity, p.sheet, p.row, p.column) == ("warning", "Inspections", 2, "Category of concern")
-    assert "Achievement is Urgent improvement" in p.message and "blank" in p.message and "Serious weaknesses" in p.fix
+    assert "Achievement is Urgent improvement" in p.message and "blank" in p.message
+    # The renewed framework's two categories (not the 2024 name "Serious weaknesses").
+    assert "Requires significant improvement or Special measures" in p.fix
 
 
 def test_category_recorded_without_grades_that_mean_one(tmp_path, cfg):
     (i,), rules = read(tmp_path, cfg, inspection(**{"Inclusion": "Expected standard", "Safeguarding": "Met",
-                                                    "Category of concern": "Serious weaknesses"}))
+                                                    "Category of concern": "Requires significant improvement"}))
     [p] = consistency_problems(i, rules)
-    assert p.value == "Serious weaknesses" and "Urgent improvement" in p.message and "Not met" in p.message
+    assert p.value == "Requires significant improvement" and "Urgent improvement" in p.message and "Not met" in p.message
 
 
 def test_special_measures_needs_an_unacceptable_standard_of_education(tmp_path, cfg):

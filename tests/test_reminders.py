@@ -89,7 +89,8 @@ def test_digest_sections_and_only_the_officers_own_actions(tmp_path, cfg):
 
 
 def test_long_overdue_actions_go_once_to_the_cem_for_the_phase(tmp_path, cfg):
-    path = write_tracker(tmp_path / "t.xlsx", inspections=[inspection(), inspection(urn="100002")])
+    # Beech Academy accepted the LA's support, so its feedback form is the LA's duty too (S0 §7).
+    path = write_tracker(tmp_path / "t.xlsx", inspections=[inspection(), inspection(urn="100002", **{"LA support accepted": "Yes"})])
     go(path, cfg, at(2026, 11, 19, 9, 0))  # listed: feedback forms due Fri 20/11
     assert of(go(path, cfg, at(2026, 11, 26, 9, 0)), "overdue_escalation") == []  # 4 working days late
     sent = go(path, cfg, at(2026, 11, 27, 9, 0))  # 5 working days late

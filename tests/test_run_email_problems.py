@@ -38,11 +38,13 @@ def test_refused_school_address_shows_on_the_row_until_corrected(tmp_path, cfg):
     first = RefusesSchool("head@acorn.school.example.org")
     run(path, cfg, now, transport=first)
     row = _sheet(path, "Inspections")[0]
-    assert row["Status"] == "Problem: contact plan school email failed — see Email log"
+    # The school's plan and its two meeting requests were refused; the officers' requests went.
+    assert row["Status"].startswith("Problem: contact plan") and row["Status"].endswith("email failed — see Email log")
     problems = [p for p in _sheet(path, "Problems") if p["Sheet"] == "Inspections"]
-    assert len(problems) == 1 and "550 5.1.1" in problems[0]["Problem"]
-    assert "correct the address" in problems[0]["What to do"]
-    assert [m.purpose for m in first.sent] == ["contact_plan_internal"]
+    assert len(problems) == 3 and all("550 5.1.1" in p["Problem"] for p in problems)
+    assert any("contact plan school email" in p["Problem"] for p in problems)
+    assert all("correct the address" in p["What to do"] for p in problems)
+    assert [m.purpose for m in first.sent] == ["contact_plan_internal", "contact_plan_call_la_day1", "contact_plan_call_la_day2"]
 
     # The admin corrects the headteacher's address: the next run sends the plan and the problem clears.
     wb = openpyxl.load_workbook(path)
@@ -52,7 +54,9 @@ def test_refused_school_address_shows_on_the_row_until_corrected(tmp_path, cfg):
     wb.save(path)
     second = RefusesSchool("head@acorn.school.example.org")
     run(path, cfg, datetime(2026, 11, 16, 13, 0, tzinfo=LONDON), transport=second)
-    assert [m.to for m in second.sent] == [("ann.acre@acorn.school.example.org",)]
+    assert {m.to for m in second.sent} == {("ann.acre@acorn.school.example.org",)}
+    assert sorted(m.purpose for m in second.sent) == ["contact_plan_call_school_day1", "contact_plan_call_school_day2",
+                                                      "contact_plan_school"]
     assert _sheet(path, "Inspections")[0]["Status"] == "Plan sent"
     assert not [p for p in _sheet(path, "Problems") if p["Sheet"] == "Inspections"]
 
@@ -64,7 +68,7 @@ def test_blocked_recipient_outside_allowed_domains_is_reported(tmp_path):
     path = write_tracker(tmp_path / "t.xlsx", schools=SCHOOLS, inspections=[inspection()])
     sent = MemoryTransport()
     run(path, cfg, datetime(2026, 11, 16, 12, 20, tzinfo=LONDON), transport=sent)
-    assert [m.purpose for m in sent.sent] == ["contact_plan_internal"]
+    assert [m.purpose for m in sent.sent] == ["contact_plan_internal", "contact_plan_call_la_day1", "contact_plan_call_la_day2"]
     problems = [p for p in _sheet(path, "Problems") if p["Sheet"] == "Inspections"]
     assert "blocked" in problems[0]["Problem"] and "allowed_domains" in problems[0]["What to do"]
 
@@ -81,7 +85,8 @@ def test_blocked_message_goes_once_the_domain_is_allowed(tmp_path):
     wider = parse_config({"mail": {"allowed_domains": ["la.example.org", "school.example.org"]}}, "test")
     later = MemoryTransport()
     run(path, wider, datetime(2026, 11, 16, 12, 40, tzinfo=LONDON), transport=later)
-    assert [(m.purpose, m.to) for m in later.sent] == [("contact_plan_school", ("head@acorn.school.example.org",))]
+    assert [(m.purpose, m.to) for m in later.sent] == [(p, ("head@acorn.school.example.org",)) for p in (
+        "contact_plan_school", "contact_plan_call_school_day1", "contact_plan_call_school_day2")]
     assert not [p for p in _sheet(path, "Problems") if p["Sheet"] == "Inspections"]
     assert _sheet(path, "Inspections")[0]["Status"] == "Plan sent"
 

@@ -20,9 +20,9 @@ def test_prints_schtasks_and_cron(tmp_path, capsys):
     path = write_tracker(tmp_path / "my tracker.xlsx")
     assert main(["schedule", str(path)]) == 0
     out = capsys.readouterr().out
-    [win] = [line.strip() for line in out.splitlines() if line.strip().startswith("schtasks")]
+    [win] = [line.strip() for line in out.splitlines() if line.strip().startswith("schtasks /Create")]
     assert '/TN "ofsted-tracker my tracker"' in win
-    assert "/SC WEEKLY /D MON,TUE,WED,THU,FRI /ST 07:00 /RI 15 /DU 0012:00 /F" in win
+    assert "/SC WEEKLY /D MON,TUE,WED,THU,FRI /ST 07:00 /RI 15 /DU 0012:00 /RU " in win and win.endswith(" /RP * /F")
     assert f'-m automation run \\"{path.resolve()}\\"' in win  # quoted inside /TR: the path has a space
     [cron] = [line.strip() for line in out.splitlines() if line.strip().startswith("*/15")]
     fields = cron.split(" ", 5)
@@ -32,7 +32,9 @@ def test_prints_schtasks_and_cron(tmp_path, capsys):
     assert argv[:3] == ["mkdir", "-p", str(path.resolve().parent / ".ofsted-tracker")] and argv[3] == "&&"
     argv = argv[4:]
     assert argv[:5] == [sys.executable, "-m", "automation", "run", str(path.resolve())]
-    assert argv[-1] == "2>&1" and argv[-2].endswith(".ofsted-tracker/my tracker.run.log")
+    # The run writes its own log; cron keeps stdout quiet and stderr beside that log.
+    assert argv[-4:-2] == [">", "/dev/null"] and argv[-2] == "2>>"
+    assert argv[-1] == str(path.resolve().parent / ".ofsted-tracker" / "my tracker.errors.log")
 
 
 def test_config_changes_the_schedule_and_is_passed_to_the_run(tmp_path, capsys):
@@ -52,7 +54,7 @@ def test_schedule_pieces(tmp_path):
     assert win[win.index("/TR") + 1] == '"C:\\Program Files\\Python\\pythonw.exe" -m automation run C:\\LA\\tracker.xlsx'
     assert win[win.index("/DU") + 1] == "0010:00"
     assert cron_line(["/usr/bin/python3", "-m", "automation", "run", "/srv/t.xlsx"], tmp_path / "log", s).startswith(
-        f"*/20 7-16 * * 1-5 mkdir -p {tmp_path} && /usr/bin/python3 -m automation run /srv/t.xlsx >> ")
+        f"*/20 7-16 * * 1-5 mkdir -p {tmp_path} && /usr/bin/python3 -m automation run /srv/t.xlsx > /dev/null 2>> ")
 
 
 @pytest.mark.parametrize("section, key", [({"every_minutes": 7}, "schedule.every_minutes"), ({"start": "seven"}, "schedule.start"),

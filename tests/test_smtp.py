@@ -92,9 +92,10 @@ def test_untrusted_certificate_is_refused(ca, server):
 
 def test_wrong_password_stops_the_batch_and_nothing_is_lost(ca, server, tmp_path):
     report, journal = run(messages(4), transport(ca, server, password="wrong"), tmp_path)
-    assert [o.state for o in report.outcomes] == ["deferred"] * 4
+    assert [o.state for o in report.outcomes] == ["waiting"] * 4
     assert "refused the login" in report.outcomes[0].detail and "OFSTED_TRACKER_SMTP_PASSWORD" in report.outcomes[0].detail
-    assert report.outcomes[1].detail.startswith("not tried")
+    assert "not tried yet: mail server unavailable" in report.outcomes[1].detail
+    assert {r.state for r in journal.records()} == {"waiting"}  # every one journalled, so visible
     assert server.state.connections == 1  # did not hammer the server
     # the next run with the right password sends all four
     report, _ = run(messages(4), transport(ca, server), tmp_path)

@@ -71,7 +71,10 @@ def test_run_prints_its_stages_in_order(tmp_path, capsys):
     assert stages == ["1 Check", "2 Detect", "3 Contact plans", "4 Concerns", "5 Feedback forms", "6 Follow-ups", "7 Reminders"]
     line = {s.split(":")[0].strip(): s for s in out}
     assert "2 new inspections" in line["2 Detect"] and "contact plan school x2" in line["3 Contact plans"]
-    assert "concern escalation x1" in line["4 Concerns"] and "nothing to send" in line["7 Reminders"]
+    assert "concern escalation x1" in line["4 Concerns"]
+    # Concerns bring next-working-day actions (AI's welfare call, SIM's decision about calling Ofsted):
+    # both officers get a digest at once, not only after the inspection.
+    assert "digest x2" in line["7 Reminders"]
     assert main(["run", str(path), "--now", "2026-11-19T09:00"]) == 0
     out = capsys.readouterr().out
-    assert "6 Follow-ups:     " in out and "digest x1" in out
+    assert "6 Follow-ups:     " in out and "digest x2" in out  # the AI's welfare call as well as the SIM's actions

@@ -81,7 +81,9 @@ def test_dropdowns_offer_the_rules_vocabularies():
     schools = wb["Schools"]
     staff_dv = [dv for dv in schools.data_validations.dataValidation if dv.formula1 == "=StaffNames"]
     assert {schools.cell(1, r.min_col).value for dv in staff_dv for r in dv.sqref.ranges} == {"SIM", "AI"}
-    assert wb["Inspections"].column_dimensions["E"].number_format == "dd/mm/yyyy hh:mm"  # Notified at
+    from openpyxl.utils import get_column_letter
+    notified_col = get_column_letter(schema.INSPECTIONS.headers().index("Notified at") + 1)  # by header, not position
+    assert wb["Inspections"].column_dimensions[notified_col].number_format == "dd/mm/yyyy hh:mm"
     offers = [r[0].value for r in wb["Support offers"].iter_rows(min_row=2) if r[0].value]
     assert offers == [o["name"] for o in rules.support_offers]
 

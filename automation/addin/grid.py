@@ -104,6 +104,8 @@ def to_excel(v):
         return datetime(v.year, v.month, v.day)
     if isinstance(v, int) and not isinstance(v, bool) and not -2**31 <= v < 2**31:
         return float(v)  # COM would carry it as a 64-bit integer, which 32-bit Office cannot hold
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@"):
+        return "'" + v  # Excel parses an assigned value as if typed: the apostrophe keeps tracker text as text
     return v
 
 

@@ -28,17 +28,29 @@ def register(sub) -> None:
     p.add_argument("workbook", type=Path)
     p.add_argument("--config", type=Path)
     p.add_argument("--install", action="store_true", help="on Windows: create the scheduled task now")
+    p.add_argument("--account", help="the Windows account the task runs as, e.g. LA\\svc-ofsted (default: you)")
     p.set_defaults(handler=cmd_schedule)
 
 
 def cmd_follow_ups(args) -> int:
+    from automation.runlog import logged
+
+    cfg = load_config(args.config)
+    now = args.now or datetime.now(LONDON)
+    start = f"now {now:%d/%m/%Y %H:%M}{' (--now)' if args.now else ''}{'; dry run' if args.dry_run else ''}"
+    return logged("follow-ups", args.workbook, cfg, lambda log: _follow_ups(args, cfg, now, log), start=start)
+
+
+def _follow_ups(args, cfg, now: datetime, log) -> int:
     from automation.followups import OPEN, compiled
     from automation.mail.journal import Journal
     from automation.run import journal_path, load_context, run_lock, tool_update
     from automation.workbook.store import WorkbookStore
 
-    cfg = load_config(args.config)
-    now = args.now or datetime.now(LONDON)
+    def say(line: str) -> None:
+        print(line)
+        log.info("  %s", line)
+
     store = WorkbookStore(args.workbook)
     path = journal_path(args.workbook, cfg)
     with run_lock(args.workbook, cfg):
@@ -51,13 +63,13 @@ def cmd_follow_ups(args) -> int:
                 if fu.state == OPEN:
                     late = " OVERDUE" if fu.due and fu.due < today else ""
                     due = f"{fu.due:%d/%m/%Y}" if fu.due else "no date yet"
-                    print(f"  {fu.inspection_id}  {fu.owner or '(no owner)':<20} {due}{late}  {fu.action}")
-            print(f"{len(result.follow_ups)} action(s); {result.new} new, {result.retired} no longer needed.")
+                    say(f"  {fu.inspection_id}  {fu.owner or '(no owner)':<20} {due}{late}  {fu.action}")
+            say(f"{len(result.follow_ups)} action(s); {result.new} new, {result.retired} no longer needed.")
             if args.dry_run:
-                print("Dry run: the tracker was not changed.")
+                say("Dry run: the tracker was not changed.")
                 return 0
             written = store.save(tool_update(ctx, journal.records() if journal else []))
-            print(f"Tracker updated ({written} cell(s) written)." if written else "Tracker already up to date.")
+            say(f"Tracker updated ({written} cell(s) written)." if written else "Tracker already up to date.")
             return 0
         finally:
             if journal:
@@ -72,25 +84,27 @@ def _python() -> str:
 
 
 def cmd_schedule(args) -> int:
-    from automation.schedule import describe, run_argv, schedule_settings, schtasks_argv
+    from automation.runlog import log_path
+    from automation.schedule import default_account, describe, run_argv, schedule_settings, schtasks_argv
 
     cfg = load_config(args.config)
     workbook = args.workbook.resolve()
     if not workbook.exists():
         raise TrackerError(f"There is no workbook at {workbook} — give the tracker's path.")
     config = args.config.resolve() if args.config else None
-    log = cfg.resolve(workbook, cfg.state_dir) / f"{workbook.stem}.run.log"
-    for line in describe(workbook, config, _python(), cfg, log):
+    account = args.account or default_account()
+    for line in describe(workbook, config, _python(), cfg, log_path(workbook, cfg), account):
         print(line)
     if not args.install:
         return 0
     if os.name != "nt":
         raise TrackerError("--install creates a Windows scheduled task and works on Windows only; "
                            "on this machine add the cron line above with `crontab -e`.")
-    argv = schtasks_argv(workbook, run_argv(_python(), workbook, config), schedule_settings(cfg))
-    done = subprocess.run(argv, capture_output=True, text=True)
+    argv = schtasks_argv(workbook, run_argv(_python(), workbook, config), schedule_settings(cfg), account)
+    # Not captured: schtasks asks for the account's password on this console (/RP *).
+    done = subprocess.run(argv)
     if done.returncode:
-        raise TrackerError(f"schtasks could not create the task: {(done.stderr or done.stdout).strip()} — "
-                           "run the command above yourself (an administrator may need to allow it).")
-    print(f"Scheduled task '{argv[3]}' created.")
+        raise TrackerError(f"schtasks could not create the task (its reason is above) — check {account}'s password, "
+                           "or ask IT to run the command above (creating a task for another account needs an administrator).")
+    print(f"Scheduled task '{argv[3]}' created; it runs as {account} whether or not {account} is logged on.")
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from automation.calendar import LONDON
 from automation.config import load_config
-from automation.errors import TrackerError, WorkbookError
+from automation.errors import ConfigError, TrackerError, WorkbookError
 from automation.paths import workbook_templates_dir
 
 
@@ -27,7 +27,8 @@ def register(sub) -> None:
     p.add_argument("--config", type=Path, help="config.toml (default: embedded, messages to outbox/)")
     p.add_argument("--now", type=parse_now, help="fix the clock, e.g. 2026-11-16T13:05 (London time)")
     p.add_argument("--dry-run", action="store_true", help="show what would be sent and written; do nothing")
-    p.add_argument("--preview-dir", type=Path, help="with --dry-run: save each message as .eml and .html here to read")
+    p.add_argument("--preview-dir", type=Path,
+                   help="save each message as .eml and .html here to read; implies --dry-run (nothing is sent)")
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("sample", help="write a realistic sample tracker (invented schools) to try the product on")
@@ -62,10 +63,11 @@ def cmd_validate(args) -> int:
     from automation.rules import load_rules
     from automation.validate import build_tracker
     from automation.workbook.reader import read_workbook
+    from automation.workbook.safety import PartLimits
 
     cfg = load_config(args.config)
     rules = load_rules(Path(cfg.rules_dir) if cfg.rules_dir else None)
-    tracker = build_tracker(read_workbook(args.workbook), rules)
+    tracker = build_tracker(read_workbook(args.workbook, limits=PartLimits.from_section(cfg.section("workbook"), cfg.source)), rules)
     # The run also checks outcomes against the category of concern: show those here too.
     tracker.problems += [p for i in tracker.inspections for p in consistency_problems(i, rules)]
     for p in tracker.problems:
@@ -77,18 +79,40 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from automation.report import print_run
+    from automation.runlog import log_unread_config, logged
 
-    from automation.run import run
-
-    cfg = load_config(args.config)
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        log_unread_config("run", args.workbook, exc)
+        raise
+    # Previewing is looking, never sending: a preview folder on its own must not send the lot.
+    dry_run = args.dry_run or args.preview_dir is not None
     now = args.now or datetime.now(LONDON)
-    result = run(args.workbook, cfg, now, dry_run=args.dry_run)
-    if args.dry_run and args.preview_dir:
+    start = f"now {now:%d/%m/%Y %H:%M}{' (--now)' if args.now else ''}{'; dry run' if dry_run else ''}"
+    return logged("run", args.workbook, cfg, lambda log: _run(args, cfg, now, dry_run, log), start=start)
+
+
+def _run(args, cfg, now: datetime, dry_run: bool, log) -> int:
+    from automation.report import print_run, summary_lines
+    from automation.run import run
+    from automation.runlog import log_run
+
+    result = run(args.workbook, cfg, now, dry_run=dry_run)
+    if args.preview_dir is not None:
         from automation.report import write_previews
 
-        print(f"Previews of {write_previews(result.messages, args.preview_dir)} message(s) saved in {args.preview_dir}.")
-    return print_run(result, args.workbook, dry_run=args.dry_run)
+        try:
+            count = write_previews(result.messages, args.preview_dir)
+        except OSError as exc:
+            raise TrackerError(f"Cannot save the previews in {args.preview_dir}: {exc.strerror or exc} — "
+                               "choose a folder you can write to (nothing was sent).")
+        implied = "" if args.dry_run else " (--preview-dir implies --dry-run: nothing was sent)"
+        line = f"Previews of {count} message(s) saved in {args.preview_dir}{implied}."
+        print(line)
+        log.info("  %s", line)
+    log_run(log, result, summary_lines(result, args.workbook, dry_run))
+    return print_run(result, args.workbook, dry_run=dry_run)
 
 
 def cmd_sample(args) -> int:

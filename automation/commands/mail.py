@@ -3,17 +3,20 @@ list messages an officer must look at, and settle an unconfirmed one (mark sent 
 
 from __future__ import annotations
 
+import sqlite3
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
 from automation.calendar import LONDON
 from automation.config import load_config
 from automation.errors import MailError, TrackerError
+from automation.mail.states import HANDED_OVER, SendState
 
 # What an officer can decide for a message the product could not settle itself.
 SETTLE = {
-    "sent": ("sent", "marked sent by an officer after checking the mailbox"),
-    "resend": ("deferred", "an officer asked for it to be sent again; the next run sends it"),
+    "sent": (SendState.SENT, "marked sent by an officer who checked it arrived"),
+    "resend": (SendState.WAITING, "an officer asked for it to be sent again; the next run sends it"),
 }
 
 
@@ -28,7 +31,7 @@ def register(sub) -> None:
                    help="with the outbox transport: a workbook path whose folder holds outbox/")
     t.set_defaults(handler=cmd_test)
 
-    u = msub.add_parser("unsettled", help="list messages that are unconfirmed, pending, deferred, failed or blocked")
+    u = msub.add_parser("unsettled", help="list every message not (yet) sent: waiting, queued, being handed over, unconfirmed, failed or blocked")
     u.add_argument("workbook", type=Path)
     u.add_argument("--config", type=Path)
     u.set_defaults(handler=cmd_unsettled)
@@ -91,22 +94,38 @@ def _journal(args):
     if not path.exists():
         raise TrackerError(f"No send journal for {args.workbook.name} at {path} — nothing has been sent from it yet "
                            "(or use the same --config as the runs, so test mode and real mode are not mixed up).")
-    return cfg, Journal(path)
+    try:
+        journal = Journal(path)
+        journal.check()
+    except sqlite3.DatabaseError as exc:
+        raise MailError(f"The send journal {path} cannot be read ({exc}) — the next `ofsted-tracker run` moves it "
+                        "aside and carries on from the tracker's Email log; until then there is nothing to settle.")
+    return cfg, journal
 
 
 def cmd_unsettled(args) -> int:
     _, journal = _journal(args)
     try:
-        recs = [r for r in journal.records() if r.state != "sent"]
+        recs = [r for r in journal.records() if r.state != SendState.SENT]
     finally:
         journal.close()
     for r in recs:
-        print(f"{r.state:<12} {r.inspection_id:<12} {r.purpose:<22} {', '.join(r.recipients)}\n"
+        print(f"{r.state.value:<12} {r.inspection_id:<12} {r.purpose:<22} {', '.join(r.recipients)}\n"
               f"             {r.message_id}  {r.detail}")
-    unconfirmed = sum(1 for r in recs if r.state == "unconfirmed")
-    print(f"{len(recs)} message(s) not sent; {unconfirmed} unconfirmed need an officer "
-          "(check Sent Items, then `ofsted-tracker mail settle WORKBOOK MESSAGE-ID --sent` or `--resend`).")
+    unconfirmed = sum(1 for r in recs if r.state == SendState.UNCONFIRMED)
+    by = Counter(r.state.value for r in recs)
+    parts = ", ".join(f"{n} {s}" for s, n in sorted(by.items()))
+    line = f"{_count(len(recs), 'message')} not sent" + (f" ({parts})" if parts else "")
+    if unconfirmed:
+        line += (f"; {_count(unconfirmed, 'unconfirmed message')} need{'s' if unconfirmed == 1 else ''} an officer "
+                 "(ask the recipient, or check Sent Items if the mail goes through Exchange, then "
+                 "`ofsted-tracker mail settle WORKBOOK MESSAGE-ID --sent` or `--resend`)")
+    print(line + ".")
     return 0
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def cmd_settle(args) -> int:
@@ -122,8 +141,15 @@ def cmd_settle(args) -> int:
         if rec.state == "sent":
             print(f"{rec.message_id} is already recorded as sent; nothing changed.")
             return 0
-        if rec.state not in ("unconfirmed", "pending", "deferred", "failed"):
-            raise TrackerError(f"{rec.message_id} is {rec.state}: {rec.detail} — it cannot be settled this way.")
+        if args.decision == "sent" and rec.state not in HANDED_OVER:
+            why = ("the mail server refused it" if rec.state == SendState.FAILED
+                   else "it was never handed to a mail server")
+            raise TrackerError(f"{rec.message_id} is {rec.state.value}: {why}, so it cannot have arrived — only a "
+                               "message that may have gone (unconfirmed) can be settled as sent; use --resend, or "
+                               "leave it for the next run.")
+        if rec.state == SendState.BLOCKED:
+            raise TrackerError(f"{rec.message_id} is blocked: {rec.detail} — correct the address or [mail] "
+                               "allowed_domains; the next run checks it again.")
         state, detail = SETTLE[args.decision]
         with run_lock(args.workbook, cfg):  # never while a run is sending
             journal.finish(rec.key, state, datetime.now(LONDON), detail)

@@ -5,7 +5,6 @@ blank; a different value already there is reported as a Problem, never overwritt
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -16,10 +15,11 @@ from automation.model import Inspection, School
 from automation.plan.contact import build_plan
 from automation.plan.emails import day, when
 from automation.rules import Framework, Rules
+from automation.safefiles import name_part
 from automation.forms.spec import NO_CATEGORY, Field, FormSpec, form_spec
 from automation.status import last_day
 
-SENT_STATES = ("sent", "unconfirmed")
+from automation.mail.states import DONE_FOR_HISTORY as SENT_STATES  # noqa: E402  what the LA did
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,8 @@ class ReadBack:
 
 
 def file_name(insp: Inspection, school: School) -> str:
-    """'<Inspection ID> <School name> feedback form.xlsx', safe on Windows."""
-    safe = re.sub(r'[<>:"/\\|?*\x00-\x1f]+', " ", school.name).strip(" .")[:60]
-    return f"{insp.inspection_id} {safe} feedback form.xlsx"
+    """'<Inspection ID> <School name> feedback form.xlsx', safe on every system."""
+    return f"{insp.inspection_id} {name_part(school.name)} feedback form.xlsx"
 
 
 def forms_due(ctx: Context) -> list[FormPlan]:

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from automation.context import Context
-from automation.errors import Problem, WorkbookError
+from automation.errors import Problem, UnsafeFileName, WorkbookError
 from automation.forms.readback import ReadBack, apply_to_inspection, forms_due, read_back
 from automation.forms.workbook import read_form, write_form
+from automation.safefiles import file_in
 from automation.update import TrackerUpdate
 
 
@@ -50,16 +51,22 @@ def prepare_forms(workbook: Path, store, ctx: Context, dry_run: bool = False) ->
     for plan in forms_due(ctx):
         if plan.inspection.inspection_id in have:
             continue  # never overwrite a form an officer may be filling in
-        path = out.folder / plan.file_name
-        if not dry_run:
-            try:
+        try:
+            path = file_in(out.folder, plan.file_name)
+            if not dry_run:
                 write_form(path, plan.spec, plan.values, plan.contacts, ctx.config.la_name)
-            except OSError as exc:
-                ctx.tracker.problems.append(Problem(
-                    "warning", "Inspections", plan.inspection.row, None, plan.inspection.inspection_id,
-                    f"the feedback form could not be written to {out.folder} ({exc.strerror or exc})",
-                    "check the forms folder exists and can be written to ([feedback_forms] folder); the next run tries again."))
-                continue
+        except UnsafeFileName:
+            ctx.tracker.problems.append(Problem(
+                "error", "Inspections", plan.inspection.row, "Inspection ID", plan.file_name,
+                f"the feedback form's file name would not be inside {out.folder}, so it was not written",
+                "correct the Inspection ID here or the School name on the Schools sheet, then run again."))
+            continue
+        except OSError as exc:
+            ctx.tracker.problems.append(Problem(
+                "warning", "Inspections", plan.inspection.row, None, plan.inspection.inspection_id,
+                f"the feedback form could not be written to {out.folder} ({exc.strerror or exc})",
+                "check the forms folder exists and can be written to ([feedback_forms] folder); the next run tries again."))
+            continue
         out.written.append(path)
         ctx.notes.append(f"{plan.inspection.inspection_id}: feedback form {'would be ' if dry_run else ''}written to {path}")
     return out

@@ -18,6 +18,7 @@ from automation.errors import WorkbookError
 from automation.forms.readback import FilledForm
 from automation.forms.spec import MARKER, YES_NO, Field, FormSpec
 from automation.plan.emails import when
+from automation.safefiles import put
 
 SHEET = "Feedback form"
 FIXED_CREATED = datetime(2026, 1, 1)
@@ -64,21 +65,21 @@ def _heading(ws, spec: FormSpec, la_name: str) -> None:
     for col, width in (("A", 4), ("B", 40), ("C", 60), ("D", 46)):
         ws.column_dimensions[col].width = width
     ws.column_dimensions["A"].hidden = True
-    ws["A1"] = spec.marker
-    ws["B1"] = f"Final feedback form: {spec.inspection_type} inspection"
+    put(ws["A1"], spec.marker)
+    put(ws["B1"], f"Final feedback form: {spec.inspection_type} inspection")
     ws["B1"].font = Font(bold=True, size=16, color="1F4E79")
     ws.row_dimensions[1].height = 24
-    ws["B2"] = spec.framework_label + (f" · {la_name}" if la_name else "")
+    put(ws["B2"], spec.framework_label + (f" · {la_name}" if la_name else ""))
     ws["B2"].font = Font(italic=True, color="595959")
-    ws["B3"] = ("CONFIDENTIAL: provisional outcomes, shared in confidence within the LA — "
-                "not for publication or parents until Ofsted's final report.")
+    put(ws["B3"], "CONFIDENTIAL: provisional outcomes, shared in confidence within the LA — "
+                  "not for publication or parents until Ofsted's final report.")
     ws["B3"].font = Font(bold=True, color="C00000")
-    ws["B4"] = HOW_TO
+    put(ws["B4"], HOW_TO)
     ws.merge_cells("B4:D4")  # one paragraph across the page; a merge in the tool's own file is harmless
     ws["B4"].alignment = WRAP
     ws.row_dimensions[4].height = 46
     for col, text in (("B", "Field"), ("C", "Value"), ("D", "Guidance")):
-        ws[f"{col}6"] = text
+        put(ws[f"{col}6"], text)
         ws[f"{col}6"].font = Font(bold=True)
         ws[f"{col}6"].border = Border(bottom=Side(style="medium", color="1F4E79"))
 
@@ -86,18 +87,18 @@ def _heading(ws, spec: FormSpec, la_name: str) -> None:
 def _section_title(ws, row: int, title: str) -> int:
     for col in "BCD":
         ws[f"{col}{row}"].fill = SECTION
-    ws[f"B{row}"] = title
+    put(ws[f"B{row}"], title)
     ws[f"B{row}"].font = Font(bold=True, color="FFFFFF", size=12)
     ws.row_dimensions[row].height = 20
     return row + 1
 
 
 def _field(ws, row: int, f: Field, value, lists: "_Lists") -> int:
-    ws[f"A{row}"] = f.key
-    ws[f"B{row}"] = f.label
+    put(ws[f"A{row}"], f.key)
+    put(ws[f"B{row}"], f.label)
     ws[f"B{row}"].alignment = WRAP
     cell = ws[f"C{row}"]
-    cell.value = value if value not in ("",) else None
+    put(cell, value if value not in ("",) else None)
     # On a blank form the Inspection ID is the officer's to type: the tool matches the form by it.
     cell.fill = INFO if f.kind == "info" and (value is not None or f.key != "inspection_id") else INPUT
     cell.border = BOX
@@ -107,7 +108,7 @@ def _field(ws, row: int, f: Field, value, lists: "_Lists") -> int:
     if f.kind == "choice":
         lists.validate(ws, cell.coordinate, f.choices)
     if f.hint:
-        ws[f"D{row}"] = f.hint
+        put(ws[f"D{row}"], f.hint)
         ws[f"D{row}"].font = Font(italic=True, color="595959", size=9)
         ws[f"D{row}"].alignment = WRAP
     ws.row_dimensions[row].height = 80 if f.kind == "long" else _height(f.label, value, f.hint)
@@ -123,15 +124,15 @@ def _height(label: str, value, hint: str) -> float | None:
 def _contacts(ws, row: int, contacts, lists: "_Lists") -> int:
     row = _section_title(ws, row, "Contact points")
     if contacts is None:
-        ws[f"B{row}"] = "The emails sent and the keep-in-touch calls are listed here when the tool writes the form."
+        put(ws[f"B{row}"], "The emails sent and the keep-in-touch calls are listed here when the tool writes the form.")
         ws[f"B{row}"].font = Font(italic=True, color="595959")
         return row + 1
     if not contacts:
-        ws[f"B{row}"] = "No contact points recorded for this inspection."
+        put(ws[f"B{row}"], "No contact points recorded for this inspection.")
         return row + 1
     for i, p in enumerate(contacts, 1):
-        ws[f"A{row}"] = f"contact:{i}"
-        ws[f"B{row}"] = f"{when(p.when)} — {p.what}"
+        put(ws[f"A{row}"], f"contact:{i}")
+        put(ws[f"B{row}"], f"{when(p.when)} — {p.what}")
         ws[f"B{row}"].alignment = WRAP
         ws.row_dimensions[row].height = _height(ws[f"B{row}"].value, "", "")
         cell = ws[f"C{row}"]
@@ -139,10 +140,10 @@ def _contacts(ws, row: int, contacts, lists: "_Lists") -> int:
         if p.confirm:
             cell.fill = INPUT
             lists.validate(ws, cell.coordinate, YES_NO)
-            ws[f"D{row}"] = "Did it happen? Yes or No."
+            put(ws[f"D{row}"], "Did it happen? Yes or No.")
             ws[f"D{row}"].font = Font(italic=True, color="595959", size=9)
         else:
-            cell.value, cell.fill = "Sent", INFO
+            put(cell, "Sent").fill = INFO
         row += 1
     return row
 
@@ -171,7 +172,7 @@ class _Lists:
         if choices not in self.validations:
             col = chr(ord("A") + len(self.columns))
             for i, c in enumerate(choices, 1):
-                self.ws[f"{col}{i}"] = c
+                put(self.ws[f"{col}{i}"], c)
             self.columns[choices] = col
             dv = DataValidation(type="list", formula1=f"{quote_sheetname('Lists')}!${col}$1:${col}${len(choices)}",
                                 allow_blank=True, showErrorMessage=True, errorStyle="warning",

@@ -12,7 +12,8 @@ from automation.config import Config, get_secret
 from automation.errors import ConfigError, require
 from automation.mail.message import OutgoingMessage
 from automation.mail.transport import (AmbiguousSendError, PermanentSendError,
-                                       TransientSendError, TransportDown, poll_sent_items)
+                                       TransientSendError, TransportDown, no_handover,
+                                       poll_sent_items)
 
 PASSWORD_ENV = "OFSTED_TRACKER_EWS_PASSWORD"
 CLIENT_SECRET_ENV = "OFSTED_TRACKER_EWS_CLIENT_SECRET"
@@ -121,13 +122,14 @@ class EwsTransport:
         except e.TransportError as exc:
             raise TransportDown(f"cannot reach the Exchange server to {doing}: {exc}")
 
-    def send(self, message: OutgoingMessage) -> None:
+    def send(self, message: OutgoingMessage, on_handover: Callable[[], None] = no_handover) -> None:
         """CreateItem with the message's MIME bytes; Exchange sends it and keeps a copy in Sent Items."""
         from exchangelib import Message
 
         account = self.account
         sent = self._call(lambda: account.sent, "open Sent Items")
         item = Message(account=account, folder=sent, mime_content=message.as_bytes())
+        on_handover()
         self._call(item.send_and_save, f"send {message.message_id}")
 
     def _in_sent_items(self, message: OutgoingMessage) -> bool:

@@ -14,7 +14,8 @@ from automation.config import Config, get_secret
 from automation.errors import ConfigError, require
 from automation.mail.message import OutgoingMessage
 from automation.mail.transport import (AmbiguousSendError, PermanentSendError, RateLimiter,
-                                       TransientSendError, TransportDown, poll_sent_items)
+                                       TransientSendError, TransportDown, no_handover,
+                                       poll_sent_items)
 
 CLIENT_SECRET_ENV = "OFSTED_TRACKER_GRAPH_CLIENT_SECRET"
 SCOPE = ["https://graph.microsoft.com/.default"]
@@ -140,11 +141,12 @@ class GraphTransport:
         raise TransportDown(f"Microsoft Graph refused the app's token twice ({_reason(resp)}) — check the app has "
                             "the Mail.Send application permission with admin consent")
 
-    def send(self, message: OutgoingMessage) -> None:
+    def send(self, message: OutgoingMessage, on_handover: Callable[[], None] = no_handover) -> None:
         """POST the MIME bytes (base64, text/plain) to sendMail; 202 means accepted. Throttling
         (429/503: not accepted) is waited out as Graph asks, up to `max_wait` seconds in all."""
         self.limiter.wait()
         body, waited, tries = base64.b64encode(message.as_bytes()), 0.0, 0
+        on_handover()
         while True:
             resp = self._request("POST", f"{self.base}/sendMail", data=body, headers={"Content-Type": "text/plain"})
             if resp.status_code not in (429, 503):

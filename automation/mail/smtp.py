@@ -14,7 +14,7 @@ from typing import Callable
 from automation.config import Config, get_secret
 from automation.mail.message import OutgoingMessage
 from automation.mail.transport import (AmbiguousSendError, PermanentSendError, RateLimiter,
-                                       TransientSendError, TransportDown)
+                                       TransientSendError, TransportDown, no_handover)
 
 PASSWORD_ENV = "OFSTED_TRACKER_SMTP_PASSWORD"
 
@@ -97,8 +97,10 @@ class SmtpTransport:
         self.connections += 1
         return conn
 
-    def send(self, message: OutgoingMessage) -> None:
-        """Hand one message over; raise Transient, Permanent or Ambiguous with the server's words."""
+    def send(self, message: OutgoingMessage, on_handover: Callable[[], None] = no_handover) -> dict[str, str]:
+        """Hand one message over; raise Transient, Permanent or Ambiguous with the server's words.
+        A refused Cc does not stop it: the refused recipients are returned (address -> reason).
+        Only when every To address is refused does the message not go."""
         self.limiter.wait()
         if self.conn is None:
             self.conn = self._connect()
@@ -109,16 +111,23 @@ class SmtpTransport:
             code, text = conn.mail(self.sender, ["size=%d" % len(data)] if conn.has_extn("size") else [])
             if code != 250:
                 self._refused(code, text, f"sender {self.sender} refused")
-            refused = []
+            refused: dict[str, tuple[int, str]] = {}
             for rcpt in message.recipients:
                 code, text = conn.rcpt(rcpt)
                 if code not in (250, 251):
-                    refused.append((rcpt, code, text))
-            if refused:
-                # All or nothing: a message never goes to only some of its recipients.
-                rcpt, code, text = max(refused, key=lambda r: r[1])  # a 5xx outweighs a 4xx
-                names = ", ".join(r for r, _, _ in refused)
-                self._refused(code, text, f"recipient {names} refused")
+                    refused[rcpt] = (code, _words(code, text))
+                    if code == 421:  # the server is closing the connection: nothing more will be taken
+                        self._refused(code, text, f"recipient {rcpt} refused")
+            if all(a in refused for a in message.to):
+                # Nobody the message is addressed to would get it: it does not go to the copies alone.
+                worst = max((refused[a] for a in message.to), key=lambda r: r[0])  # a 5xx outweighs a 4xx
+                self._refused(worst[0], worst[1].split(" ", 1)[-1],
+                              f"recipient {', '.join(message.to)} refused")
+            try:
+                on_handover()
+            except BaseException:
+                self._reset()  # not handed over: the envelope is dropped
+                raise
             code, text = conn.docmd("data")
             if code != 354:
                 self._refused(code, text, "DATA refused")
@@ -128,6 +137,9 @@ class SmtpTransport:
             code, text = conn.getreply()
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._drop()
+            if stage == "envelope":
+                raise TransientSendError(f"the connection to {self.host} was cut before the message was "
+                                         f"handed over ({exc})")
             if stage == "reply":
                 raise AmbiguousSendError(f"the connection to {self.host} was cut after the whole message was "
                                          f"handed over, before the server confirmed it ({exc})")
@@ -135,6 +147,7 @@ class SmtpTransport:
                                      f"complete ({exc}); the server discards incomplete messages")
         if code != 250:
             self._refused(code, text, "message refused after DATA", reset=False)
+        return {a: words for a, (_, words) in refused.items()}
 
     def _refused(self, code: int, text, what: str, reset: bool = True) -> None:
         """Leave the connection ready for the next message (or drop it if the server is closing it), then raise."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import errno
+import inspect
 import os
 import re
 import tempfile
@@ -43,13 +45,27 @@ class AmbiguousSendError(SendError):
     """The connection failed after the message may have been handed over."""
 
 
+Refused = dict  # address -> the server's words, for recipients refused while the others took it
+
+
+def no_handover() -> None:
+    """The default hand-over hook: nothing to record."""
+
+
 @runtime_checkable
 class Transport(Protocol):
-    """One small protocol per backend: hand over one message, or raise a SendError."""
+    """One small protocol per backend.
+
+    send() hands one message over or raises a SendError. Just before the bytes can leave
+    (SMTP: every RCPT answered, before DATA; outbox: before the file is written; Graph/EWS:
+    before the send request) it calls `on_handover()`, which journals the moment durably; if
+    that raises, nothing is handed over. It returns the recipients the server refused while
+    accepting the message for the others (address -> reason), or None. A transport whose
+    send() has no `on_handover` parameter is treated as handing over the moment it is called."""
 
     name: str
 
-    def send(self, message: OutgoingMessage) -> None: ...
+    def send(self, message: OutgoingMessage, on_handover: Callable[[], None] = no_handover) -> Refused | None: ...
 
     def confirm(self, message: OutgoingMessage) -> bool | None:
         """True if the message is known to have gone, False if known not, None if unknowable."""
@@ -66,7 +82,8 @@ class MemoryTransport:
     def __init__(self):
         self.sent: list[OutgoingMessage] = []
 
-    def send(self, message: OutgoingMessage) -> None:
+    def send(self, message: OutgoingMessage, on_handover: Callable[[], None] = no_handover) -> None:
+        on_handover()
         self.sent.append(message)
 
     def confirm(self, message: OutgoingMessage) -> bool | None:
@@ -81,6 +98,13 @@ def outbox_filename(message_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._@-]", "_", message_id.strip("<>")) + ".eml"
 
 
+def outbox_trouble(folder: Path, exc: OSError) -> str:
+    """One line on why the outbox folder cannot take a message, and what to do."""
+    why = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+    return (f"cannot write to the outbox folder {folder} ({why}) — free space or make the folder writable "
+            "(or set [mail] outbox_dir); nothing was marked sent and the next run writes it")
+
+
 class OutboxTransport:
     """The embedded default: one .eml file per message; writing the same message twice is a no-op."""
 
@@ -92,18 +116,25 @@ class OutboxTransport:
     def _path(self, message: OutgoingMessage) -> Path:
         return self.folder / outbox_filename(message.message_id)
 
-    def send(self, message: OutgoingMessage) -> None:
+    def send(self, message: OutgoingMessage, on_handover: Callable[[], None] = no_handover) -> None:
         path = self._path(message)
         if path.exists():
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".sending-", suffix=".tmp")
         try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".sending-", suffix=".tmp")
+        except OSError as exc:
+            raise TransportDown(outbox_trouble(self.folder, exc))
+        try:
+            on_handover()
             with os.fdopen(fd, "wb") as fh:
                 fh.write(message.as_bytes())
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise TransportDown(outbox_trouble(self.folder, exc))
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -149,6 +180,22 @@ class RateLimiter:
         return slept
 
 
+def call_send(transport, message: OutgoingMessage, on_handover: Callable[[], None]) -> Refused | None:
+    """transport.send with the hand-over hook; one without the hook hands over when called."""
+    if takes_handover(transport):
+        return transport.send(message, on_handover=on_handover)
+    on_handover()
+    return transport.send(message)
+
+
+def takes_handover(transport) -> bool:
+    """Whether the transport's send() reports the moment of hand-over itself."""
+    try:
+        return "on_handover" in inspect.signature(transport.send).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 TEST_NOTE = ("TEST MODE: this message was redirected to {to}. It would have gone to: {orig}.\n"
              "Nothing was sent to the real recipients.\n\n")
 
@@ -180,6 +227,25 @@ def redirected(message: OutgoingMessage, to: str) -> OutgoingMessage:
                          subject, message.reason, em, message.facts)
 
 
+def only_to(message: OutgoingMessage, recipients, facts: dict | None = None) -> OutgoingMessage:
+    """The same message for just these recipients (To, no Cc), with the key and Message-ID
+    that recipient list gives: a copy for those an earlier send did not reach."""
+    from automation.mail.message import message_key
+
+    recipients = tuple(recipients)
+    key = message_key(message.inspection_id, message.purpose, recipients, message.version)
+    em = copy.deepcopy(message.email)
+    for h in ("To", "Cc", "Bcc"):
+        del em[h]
+    em["To"] = ", ".join(recipients)
+    domain = message.message_id.strip("<>").rsplit("@", 1)[-1]
+    em.replace_header("Message-ID", f"<ofsted-tracker.{key}@{domain}>")
+    if em["X-Tracker-Key"]:
+        em.replace_header("X-Tracker-Key", key)
+    return type(message)(key, message.inspection_id, message.purpose, message.version, recipients, (),
+                         message.subject, message.reason, em, {**message.facts, **(facts or {})})
+
+
 def _html(text: str) -> str:
     import html
 
@@ -198,8 +264,8 @@ class RedirectTransport:
         """The inner transport's rate limit, so delivery paces test mode the same way."""
         return getattr(self.inner, "limiter", None)
 
-    def send(self, message: OutgoingMessage) -> None:
-        self.inner.send(redirected(message, self.to))
+    def send(self, message: OutgoingMessage, on_handover: Callable[[], None] = no_handover) -> Refused | None:
+        return call_send(self.inner, redirected(message, self.to), on_handover)
 
     def confirm(self, message: OutgoingMessage) -> bool | None:
         return self.inner.confirm(redirected(message, self.to))

@@ -15,7 +15,7 @@ from automation.outcomes import outcome
 from automation.review.timeline import FormFacts, keep_in_touch_points
 from automation.rules import Rules
 
-SENT = ("sent", "unconfirmed", "pending")
+from automation.mail.states import DONE_FOR_HISTORY as SENT  # noqa: E402  what the LA did
 IN_TIME, LATE, NOT_SENT, NOT_DUE = "In time", "Late", "Not sent", "Not yet due"
 NO_DISTRICT = "(no district)"
 

@@ -19,6 +19,7 @@ from automation.oversight.figures import IN_TIME, LATE, NOT_SENT, Facts, median_
 from automation.plan.contact import inspection_days
 from automation.oversight.settings import report_paths
 from automation.review.timeline import judge
+from automation.safefiles import file_in
 from automation.workbook.raw import RawWorkbook
 
 TERM = re.compile(r"^(\d{4})-(\d{2}) (\w+)$")
@@ -136,8 +137,8 @@ def write_summary(ctx: Context, raw: RawWorkbook | None, workbook: Path, term: s
         if named:
             raise TrackerError(f"The anonymised summary would still name {', '.join(named[:3])} — not written. "
                                "Check the theme words in rules/oversight.toml and the LA name in the config.")
-    dest = Path(out) if out else report_paths(ctx.config, workbook).summaries / (
-        f"HMI summary {term}{' (anonymised)' if anonymise else ''}.html")
+    dest = Path(out) if out else file_in(report_paths(ctx.config, workbook).summaries,
+                                         f"HMI summary {term}{' (anonymised)' if anonymise else ''}.html")
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(html, encoding="utf-8")
     return dest

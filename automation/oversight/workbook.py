@@ -14,6 +14,7 @@ from openpyxl.worksheet.pagebreak import Break
 
 from automation.oversight.figures import Facts, Table, breakdown, table
 from automation.rules import Rules
+from automation.safefiles import put, put_at
 
 BLUE = "1F4E79"
 TITLE = Font(bold=True, size=16, color=BLUE)
@@ -34,17 +35,17 @@ DETAIL = (("Inspection ID", "inspection_id", 21), ("School", "school", 32), ("UR
 
 def write_table(ws, top: int, title: str, t: Table, first_header: str) -> dict:
     """Write a titled table at row `top`; returns where it is, for charts."""
-    ws.cell(top, 1, title).font = HEADING
+    put_at(ws, top, 1, title).font = HEADING
     head = top + 1
     for c, text in enumerate((first_header, *t.columns), start=1):
-        cell = ws.cell(head, c, text)
+        cell = put_at(ws, head, c, text)
         cell.font, cell.fill = HEAD, HEAD_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     ws.row_dimensions[head].height = 62
     for r, g in enumerate(t.groups, start=head + 1):
-        ws.cell(r, 1, g)
+        put_at(ws, r, 1, g)
         for c, col in enumerate(t.columns, start=2):
-            ws.cell(r, c, t.get(g, col))
+            put_at(ws, r, c, t.get(g, col))
     return {"header": head, "first": head + 1, "last": head + len(t.groups), "columns": {n: i for i, n in enumerate(t.columns, 2)}}
 
 
@@ -83,13 +84,13 @@ def build_oversight(facts: list[Facts], rules: Rules, now: datetime, la_name: st
     wb = Workbook()
     dash = wb.active
     dash.title = "Dashboard"
-    dash["A1"] = f"Ofsted inspections: leadership oversight — {la_name}"
+    put(dash["A1"], f"Ofsted inspections: leadership oversight — {la_name}")
     dash["A1"].font = TITLE
-    dash["A2"] = (f"Rebuilt by ofsted-tracker on {now:%d/%m/%Y %H:%M} from {source}. Do not edit: this workbook is "
-                  f"replaced on every run. Terms by the month Ofsted called: {_terms_text(rules)}.")
+    put(dash["A2"], f"Rebuilt by ofsted-tracker on {now:%d/%m/%Y %H:%M} from {source}. Do not edit: this workbook is "
+                    f"replaced on every run. Terms by the month Ofsted called: {_terms_text(rules)}.")
     dash["A2"].font = Font(italic=True, color="595959")
-    dash["A3"] = (f"{len(facts)} inspections. Tables: the By term, By district and By SIM sheets; one row per inspection "
-                  f"(the newest {DETAIL_LIMIT:,} at most): Inspections.")
+    put(dash["A3"], f"{len(facts)} inspections. Tables: the By term, By district and By SIM sheets; one row per inspection "
+                    f"(the newest {DETAIL_LIMIT:,} at most): Inspections.")
 
     ws = wb.create_sheet("By term")
     types = breakdown(facts, "term", "type", rules)
@@ -163,7 +164,7 @@ def _detail(ws, facts: list[Facts]) -> None:
     if len(facts) > DETAIL_LIMIT:
         facts = sorted(facts, key=lambda f: f.notified_at)[-DETAIL_LIMIT:]
     for c, (head, _, width) in enumerate(DETAIL, start=1):
-        cell = ws.cell(1, c, head)
+        cell = put_at(ws, 1, c, head)
         cell.font, cell.fill = HEAD, HEAD_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
         ws.column_dimensions[get_column_letter(c)].width = width
@@ -175,7 +176,7 @@ def _detail(ws, facts: list[Facts]) -> None:
                 v = "Yes" if v else "No"
             elif isinstance(v, datetime):
                 v = v.replace(tzinfo=None)
-            cell = ws.cell(r, c, v)
+            cell = put_at(ws, r, c, v)
             if isinstance(v, datetime):
                 cell.number_format = "dd/mm/yyyy hh:mm"
     ws.freeze_panes = "B2"

@@ -1,5 +1,6 @@
-"""Compute an inspection's contact plan from the rules data and the working-day calendar.
-Pure: the inspection, school, staff, rules and calendar go in; dated, owned steps come out."""
+"""Compute an inspection's contact plan from the rules data (rules/contact_plan.toml) and the
+working-day calendar. Pure: the inspection, school, staff, rules and calendar go in; dated, owned
+steps come out. Which steps a school gets is data (`applies`), never an `if` here."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from automation.calendar import WorkingCalendar
+from automation.conditions import PLAN_FACTS, applies  # noqa: F401 - PLAN_FACTS re-exported
+from automation.errors import ConfigError
 from automation.model import Inspection, School, Staff
 from automation.status import last_day
+
+ANCHORS = ("notified", "notified_day_end", "first_day", "last_day", "final_feedback", "planning_call")
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,7 @@ class Step:
     school_sees: bool = True  # shown in the school's email (internal-only steps are not)
     kind: str = "task"  # task | call | deadline | meeting
     school_text: str = ""  # how the school's email puts it, when that differs
+    id: str = ""  # the rules entry it comes from
 
 
 @dataclass(frozen=True)
@@ -43,12 +49,17 @@ class ContactPlan:
     days: tuple[date, ...]
     steps: tuple[Step, ...]
     calls: tuple[Call, ...]
-    deferral_open: bool
-    deferral_deadline: datetime
+    deferral_open: bool  # always True: a request during the notification call is always possible (¶76)
+    deferral_deadline: datetime  # the cut-off for requests made after the call
     deferral_answer_by: datetime
     feedback_text: str
     escalation: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())  # plain-words remarks (e.g. bank holiday)
+    involved: bool = True  # the LA's full commitment applies (maintained, or an academy that accepted support)
+    deferral_in_call_only: bool = False  # notified after the cut-off: only a request in (or straight after) the call
+    ofsted: dict = field(default_factory=dict)  # Ofsted's helpline, pausing route, next-working-day call (rules data)
+    nominee: str = ""
+    planning_call_at: datetime | None = None
 
 
 def _t(text: str) -> time:
@@ -57,60 +68,116 @@ def _t(text: str) -> time:
 
 
 def inspection_days(insp: Inspection, on_site_days: int, cal: WorkingCalendar) -> tuple[date, ...]:
-    """The days on site: consecutive working days from the start date."""
+    """The days on site: consecutive school days from the start date."""
     end = last_day(insp, on_site_days, cal)
     days, d = [insp.start_date], insp.start_date
     while d < end:
-        d = cal.next_working_day(d)
+        d = cal.next_working_day(d, school=True)
         days.append(d)
     return tuple(days)
+
+
+def plan_facets(insp: Inspection, school: School) -> dict:
+    """What a contact-plan condition can test about one inspection."""
+    return {"governance": school.governance, "phase": school.phase, "framework": insp.framework,
+            "type": insp.inspection_type, "la_support_accepted": insp.la_support_accepted,
+            "deferral": insp.deferral, "category_of_concern": insp.category_of_concern,
+            "context_notes": bool(school.context_notes), "diocese_recorded": bool(school.diocese),
+            "trust_recorded": bool(school.trust),
+            "nominee_recorded": bool(insp.nominee), "planning_call_recorded": insp.planning_call_at is not None,
+            "final_feedback_recorded": insp.final_feedback_at is not None,
+            "concerns_raised": insp.concerns_raised == "Yes", "safeguarding_failed": False}
+
+
+def feedback_form_due(insp: Inspection, school: School, rules) -> bool:
+    """Whether the LA completes a feedback form for this inspection (feedback_form.toml `applies`)."""
+    from automation.conditions import named_conditions
+
+    fw = rules.frameworks[insp.framework]
+    facets = {**plan_facets(insp, school), "safeguarding_failed": insp.safeguarding in fw.safeguarding_failed}
+    return applies(rules.extra.get("feedback_form", {}).get("applies"), facets, named_conditions(rules))
+
+
+def _fill(text: str, values: dict, where: str) -> str:
+    try:
+        return text.format_map(values)
+    except (KeyError, ValueError, IndexError) as exc:
+        raise ConfigError(f"Rules file contact_plan.toml, {where}: the text {text!r} uses {exc}, which is not one of "
+                          f"{{{'}, {'.join(values)}}}.")
+
+
+def _day_time(d: date, spec, cal: WorkingCalendar) -> datetime:
+    return cal.at(d, cal.day_end if spec in (None, "end") else _t(spec))
+
+
+def _when(s: dict, anchors: dict, cal: WorkingCalendar) -> tuple[datetime, bool]:
+    """The step's moment, and whether its anchor was blank (the fallback was used)."""
+    at = s.get("at", "notified")
+    if at not in ANCHORS:
+        raise ConfigError(f"Rules file contact_plan.toml, step '{s.get('id')}': at = {at!r} is not one of {', '.join(ANCHORS)}.")
+    base, blank = anchors[at], False
+    if base is None:
+        at, blank = s.get("fallback", "notified_day_end"), True
+        base = anchors[at]
+    if isinstance(base, datetime):
+        if s.get("working_hours"):
+            return cal.add_working_hours(base, s["working_hours"]), blank
+        if not s.get("working_days") and not s.get("school_days"):
+            return base, blank
+        base = base.date()
+    d = base
+    if s.get("school_days"):
+        d = cal.add_working_days(d, int(s["school_days"]), school=True)
+    elif s.get("working_days"):
+        d = cal.add_working_days(d, int(s["working_days"]))
+    return _day_time(d, s.get("fallback_time") if blank else s.get("time"), cal), blank
 
 
 def build_plan(insp: Inspection, school: School, staff: dict[str, Staff], cem: Staff | None,
                rules: dict, cal: WorkingCalendar) -> ContactPlan:
     """The contact plan for one inspection, every step with an owner and a time."""
     t = rules["timings"]
+    named = rules.get("conditions", {})
+    facets = plan_facets(insp, school)
     sim, ai = staff[school.sim], staff[school.ai]
     on_site = int(rules["types"].get(f"{insp.framework}.{insp.inspection_type}", {}).get("on_site_days", 2))
     days = inspection_days(insp, on_site, cal)
-    involvement = rules["involvement"].get(school.governance, rules["involvement"]["Other"])
     notified = cal.local(insp.notified_at)
     deadline = cal.at(notified.date(), _t(t["deferral_deadline"]))
     answer_by = cal.at(notified.date() + timedelta(days=1), _t(t["deferral_answer_by"]))
-    first = cal.at(days[0], _t(t["lead_inspector_call_by"]))
-    steps = [
-        Step(cal.add_working_hours(notified, t["acknowledge_within_working_hours"]),
-             "Acknowledge the notification to the school and set out the LA's keep-in-touch times",
-             f"{sim.name} (SIM) or {ai.name} (AI)",
-             school_text="A call from us to talk through how we will support you, and anything you need"),
-        Step(_end_of_working_day(notified, cal), "SIM and AI agree the approach for this school: a visit before "
-             "the start by the AI, email, or phone", f"{sim.name} and {ai.name}", school_sees=False),
-    ]
-    if school.context_notes:
-        steps.append(Step(cal.at(days[0], _t(t["context_to_lead_inspector_by"])),
-                          "Offer the lead inspector context before the start (see the context notes)",
-                          sim.name, school_sees=False))
-    steps.append(_deferral_step(notified, deadline, answer_by, sim, ai))
-    if involvement["lead_inspector_call"]:
-        steps.append(Step(first, "The lead inspector's call with the LA representative, before the start",
-                          f"{sim.name} or {ai.name}", kind="call"))
-    else:
-        steps.append(Step(_end_of_working_day(notified, cal), "Offer support; the LA joins Ofsted's discussions only if "
-                          "the school invites us or Ofsted asks", sim.name))
-    calls = _calls(days, rules.get("keep_in_touch", []), ai, cal)
-    steps.extend(Step(c.start, c.label, c.owner.name, kind="call") for c in calls)
-    feedback_at = insp.final_feedback_at or cal.at(days[-1], time(15, 0))
-    steps.append(Step(feedback_at, "Final feedback meeting" + (" (time to be confirmed by the lead inspector)"
-                                                                if insp.final_feedback_at is None else ""),
-                      f"{sim.name} or {ai.name}" if involvement["attends_feedback"] == "always"
-                      else "the LA, if invited or if safeguarding is not met", kind="meeting"))
-    steps.append(Step(cal.at(cal.add_working_days(days[-1], t["feedback_form_within_working_days"]), cal.day_end),
-                      "Complete the feedback form: why judgements were made, key feedback, any conduct concerns, "
-                      "whether welfare support should be signposted", "the officer who attended feedback",
-                      school_sees=False, kind="deadline"))
+    feedback = insp.final_feedback_at
+    anchors = {"notified": notified, "notified_day_end": _end_of_working_day(notified, cal),
+               "first_day": days[0], "last_day": days[-1],
+               "final_feedback": cal.local(feedback) if feedback else None,
+               "planning_call": cal.local(insp.planning_call_at) if insp.planning_call_at else None}
+    ofsted = dict(rules.get("ofsted", {}))
+    values = {"sim": sim.name, "ai": ai.name, "cem": cem.name if cem else "the County Education Manager",
+              "trust": school.trust or "the trust", "diocese": school.diocese or "the diocese",
+              "chair": school.chair or "the chair of governors", "nominee": insp.nominee or "the nominee",
+              "lead_inspector": insp.lead_inspector or "the lead inspector",
+              "helpline": ofsted.get("helpline", ""), "helpline_when": ofsted.get("helpline_when", ""),
+              "pausing_route": ofsted.get("pausing_route", ""), "next_working_day": ofsted.get("next_working_day", "")}
+    steps = [_deferral_step(rules.get("deferral", {}), notified, deadline, answer_by, values)]
+    for s in rules.get("step", []):
+        if not applies(s.get("applies"), facets, named):
+            continue
+        moment, blank = _when(s, anchors, cal)
+        where = f"step '{s.get('id')}'"
+        what = _fill(s["what"], values, where) + (_fill(s.get("fallback_note", ""), values, where) if blank else "")
+        school_text = _fill(s.get("school_text", ""), values, where)
+        if school_text and blank:
+            school_text += s.get("school_fallback_note", "")
+        steps.append(Step(moment, what, _fill(s.get("owner", "{sim}"), values, where), bool(s.get("school_sees", True)),
+                          s.get("kind", "task"), school_text, s.get("id", "")))
+    calls = _calls(days, rules.get("keep_in_touch", []), ai, cal, facets, named)
+    steps.extend(Step(c.start, c.label, c.owner.name, kind="call", id="keep_in_touch") for c in calls)
+    texts = [f["text"] for f in rules.get("feedback_text", []) if applies(f.get("applies"), facets, named)]
     return ContactPlan(insp, school, sim, ai, cem, days, tuple(sorted(steps, key=lambda s: s.when)), calls,
-                       notified <= deadline, deadline, answer_by, involvement["feedback_text"],
-                       tuple(rules["escalation"]["steps"]), _notes(days, notified, cal))
+                       True, deadline, answer_by, texts[0] if texts else "",
+                       tuple(rules["escalation"]["steps"]), _notes(days, notified, cal),
+                       involved=applies("la_involved", facets, named) if "la_involved" in named else True,
+                       deferral_in_call_only=notified > deadline, ofsted=ofsted, nominee=insp.nominee,
+                       planning_call_at=anchors["planning_call"])
 
 
 def _end_of_working_day(moment: datetime, cal: WorkingCalendar) -> datetime:
@@ -120,20 +187,22 @@ def _end_of_working_day(moment: datetime, cal: WorkingCalendar) -> datetime:
     return cal.at(d, cal.day_end)
 
 
-def _deferral_step(notified, deadline, answer_by, sim, ai) -> Step:
+def _deferral_step(texts: dict, notified, deadline, answer_by, values) -> Step:
+    fields = {**values, "deadline": f"{deadline:%H:%M} on {deadline:%A %d %B}", "deadline_time": f"{deadline:%H:%M}",
+              "answer_by": f"{answer_by:%H:%M} on {answer_by:%A %d %B}"}
+    owner = _fill(texts.get("owner", "the headteacher, supported by {sim} or {ai}"), fields, "[deferral] owner")
     if notified <= deadline:
-        return Step(deadline, f"Deadline for asking Ofsted to defer (Ofsted replies the same day or by "
-                              f"{answer_by:%H:%M} on {answer_by:%A %d %B})", f"the headteacher, supported by {sim.name} or {ai.name}",
-                    kind="deadline")
-    return Step(notified, f"The deferral window closed at {deadline:%H:%M}, before Ofsted's call "
-                          f"({notified:%H:%M}); a late request is not normally considered",
-                f"{sim.name} or {ai.name} can still advise", kind="deadline")
+        return Step(deadline, _fill(texts.get("before_cutoff", "Deferral requests: {deadline}"), fields, "[deferral]"),
+                    owner, kind="deadline", id="deferral")
+    return Step(notified, _fill(texts.get("after_cutoff", "Deferral requests: {deadline}"), fields, "[deferral]"),
+                owner, kind="task", id="deferral")
 
 
-def _calls(days, points, ai: Staff, cal: WorkingCalendar) -> tuple[Call, ...]:
+def _calls(days, points, ai: Staff, cal: WorkingCalendar, facets: dict, named: dict) -> tuple[Call, ...]:
     calls = []
     for p in points:
-        if not p.get("enabled", True):
+        if not p.get("enabled", True) or not applies(p.get("applies", "la_involved" if "la_involved" in named else None),
+                                                     facets, named):
             continue
         chosen = {"each": days, "first": days[:1], "last": days[-1:]}[p.get("days", "each")]
         for d in chosen:
@@ -149,5 +218,7 @@ def _notes(days, notified, cal: WorkingCalendar) -> tuple[str, ...]:
         name = cal.bank_holiday(d)
         if name:
             notes.append(f"{d:%A %d %B} is a bank holiday ({name}): it is not counted as a working day.")
+        elif cal.is_working_day(d) and not cal.is_school_day(d):
+            notes.append(f"{d:%A %d %B} is in the school holidays: it is not counted as a school day.")
         d += timedelta(days=1)
     return tuple(notes)

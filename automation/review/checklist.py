@@ -4,7 +4,7 @@ the user's tracker."""
 
 from __future__ import annotations
 
-import re
+import glob
 from datetime import date, datetime
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from automation.paths import workbook_templates_dir
 from automation.review.core import ReviewData, Section
 from automation.review.timeline import MISSED, NOT_RECORDED
 from automation.rules import load_rules
+from automation.safefiles import file_in, name_part, put, put_at
 
 TEMPLATE = "learning_review.xlsx"
 FIXED_CREATED = datetime(2026, 1, 1)
@@ -53,7 +54,7 @@ def _sheet(wb: Workbook, name: str, widths, landscape: bool):
 
 def _header_row(ws, row: int, headers) -> None:
     for c, (text, _) in enumerate(headers, start=1):
-        cell = ws.cell(row, c, text)
+        cell = put_at(ws, row, c, text)
         cell.font, cell.fill, cell.border = HEAD, HEAD_FILL, BOX
     ws.freeze_panes = ws.cell(row + 1, 1).coordinate
     ws.print_title_rows = f"{row}:{row}"
@@ -61,16 +62,16 @@ def _header_row(ws, row: int, headers) -> None:
 
 def _review_sheet(wb: Workbook) -> None:
     ws = _sheet(wb, "Review", (34, 70), landscape=False)
-    ws["A1"] = "Ofsted Learning Review"
+    put(ws["A1"], "Ofsted Learning Review")
     ws["A1"].font = TITLE
-    ws["A2"] = "INTERNAL to the LA. Pre-filled from the tracker and the email journal; check and complete it."
+    put(ws["A2"], "INTERNAL to the LA. Pre-filled from the tracker and the email journal; check and complete it.")
     ws["A2"].font = Font(italic=True, color="595959")
-    ws.cell(DETAILS_ROW - 1, 1, "The inspection").font = Font(bold=True, size=12, color=BLUE)
+    put_at(ws, DETAILS_ROW - 1, 1, "The inspection").font = Font(bold=True, size=12, color=BLUE)
 
 
 def _checklist_sheet(wb: Workbook) -> None:
     ws = _sheet(wb, "Checklist", (62, 24, 15), landscape=False)
-    ws["A1"] = "Learning review checklist: findings and actions"
+    put(ws["A1"], "Learning review checklist: findings and actions")
     ws["A1"].font = TITLE
 
 
@@ -79,26 +80,26 @@ def lay_out_sections(ws, sections: list[Section], start: int = 3) -> int:
     r = start
     for n, s in enumerate(sections, start=1):
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=3)
-        cell = ws.cell(r, 1, f"{n}. {s.title}")
+        cell = put_at(ws, r, 1, f"{n}. {s.title}")
         cell.font, cell.fill = HEAD, HEAD_FILL
         ws.row_dimensions[r].height = 20
         r += 1
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=3)
-        ws.cell(r, 1, s.prompt).font = Font(italic=True, color="404040")
+        put_at(ws, r, 1, s.prompt).font = Font(italic=True, color="404040")
         ws.cell(r, 1).alignment = WRAP
         ws.row_dimensions[r].height = 15 * (1 + len(s.prompt) // 95) + 4
         r += 1
-        ws.cell(r, 1, "Findings").font = LABEL
+        put_at(ws, r, 1, "Findings").font = LABEL
         r += 1
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=3)
-        box = ws.cell(r, 1, s.findings or None)
+        box = put_at(ws, r, 1, s.findings or None)
         box.alignment = WRAP
         for c in range(1, 4):
             ws.cell(r, c).border = BOX
         ws.row_dimensions[r].height = max(75, 15 * (2 + len(s.findings) // 90))
         r += 1
         for c, text in enumerate(("Action", "Owner", "Due"), start=1):
-            cell = ws.cell(r, c, text)
+            cell = put_at(ws, r, c, text)
             cell.font, cell.border = LABEL, BOX
             cell.fill = PatternFill("solid", fgColor="DDEBF7")
         r += 1
@@ -120,13 +121,13 @@ def new_checklist(sections: list[Section]) -> Workbook:
     wb.remove(wb.active)
     _review_sheet(wb)
     ws = _sheet(wb, "Timeline", [w for _, w in TIMELINE_HEADERS], landscape=True)
-    ws["A1"] = "Timeline: what the LA promised, and what happened"
+    put(ws["A1"], "Timeline: what the LA promised, and what happened")
     ws["A1"].font = TITLE
     _header_row(ws, 3, TIMELINE_HEADERS)
     _checklist_sheet(wb)
     lay_out_sections(wb["Checklist"], sections)
     ws = _sheet(wb, "Email log", [w for _, w in EMAIL_HEADERS], landscape=True)
-    ws["A1"] = "Every email the tool sent about this inspection"
+    put(ws["A1"], "Every email the tool sent about this inspection")
     ws["A1"].font = TITLE
     _header_row(ws, 3, EMAIL_HEADERS)
     wb.properties.creator = "ofsted-tracker"
@@ -152,7 +153,7 @@ def _value(cell, v) -> None:
     elif isinstance(v, date):
         cell.value, cell.number_format = v, D
     else:
-        cell.value = v
+        put(cell, v)
 
 
 def fill_checklist(data: ReviewData, template: Path | None = None):
@@ -166,27 +167,27 @@ def fill_checklist(data: ReviewData, template: Path | None = None):
     ws = wb["Review"]
     r = DETAILS_ROW
     for label, value in data.details:
-        ws.cell(r, 1, label).font = LABEL
+        put_at(ws, r, 1, label).font = LABEL
         _value(ws.cell(r, 2), value)
         ws.cell(r, 2).alignment = Alignment(horizontal="left")
         r += 1
     r += 1
-    ws.cell(r, 1, "The outcome").font = Font(bold=True, size=12, color=BLUE)
+    put_at(ws, r, 1, "The outcome").font = Font(bold=True, size=12, color=BLUE)
     r += 1
     for label, value in data.outcome:
-        ws.cell(r, 1, label).font = LABEL
-        ws.cell(r, 2, value)
+        put_at(ws, r, 1, label).font = LABEL
+        put_at(ws, r, 2, value)
         r += 1
     r += 1
-    ws.cell(r, 1, "Promises missed").font = LABEL
+    put_at(ws, r, 1, "Promises missed").font = LABEL
     missed = data.misses
-    cell = ws.cell(r, 2, f"{len(missed)} — see the Timeline sheet" if missed else "None recorded")
+    cell = put_at(ws, r, 2, f"{len(missed)} — see the Timeline sheet" if missed else "None recorded")
     if missed:
         cell.fill, cell.font = MISSED_FILL, LABEL
-    ws.cell(r + 1, 1, "Prepared").font = LABEL
+    put_at(ws, r + 1, 1, "Prepared").font = LABEL
     _value(ws.cell(r + 1, 2), data.prepared_at)
     ws.cell(r + 1, 2).alignment = Alignment(horizontal="left")
-    ws.cell(r + 2, 1, "Reviewers").font = LABEL
+    put_at(ws, r + 2, 1, "Reviewers").font = LABEL
     ws.cell(r + 2, 2).border = BOX
     _fill_timeline(wb["Timeline"], data)
     _fill_sections(wb, data.sections)
@@ -228,20 +229,19 @@ def _fill_emails(ws, data: ReviewData) -> None:
             _value(cell, v)
             cell.alignment, cell.border = WRAP, BOX
     if not data.emails:
-        ws.cell(4, 1, "No emails about this inspection are in the journal.")
+        put_at(ws, 4, 1, "No emails about this inspection are in the journal.")
 
 
 def checklist_name(inspection_id: str, school_name: str) -> str:
     """The checklist's file name: the inspection id first, so an existing one is always found."""
-    safe = re.sub(r"[^\w' -]+", "", school_name).strip()[:60]
-    return f"{inspection_id} - {safe} - learning review.xlsx"
+    return f"{inspection_id} - {name_part(school_name)} - learning review.xlsx"
 
 
 def existing_checklist(folder: Path, inspection_id: str) -> Path | None:
     """A checklist already made for this inspection (whatever the school is now called)."""
     if not folder.is_dir():
         return None
-    return next(iter(sorted(folder.glob(f"{inspection_id} - *learning review.xlsx"))), None)
+    return next(iter(sorted(folder.glob(f"{glob.escape(inspection_id)} - *learning review.xlsx"))), None)
 
 
 def write_checklist(data: ReviewData, folder: Path, overwrite: bool = False) -> tuple[Path, bool]:
@@ -249,8 +249,8 @@ def write_checklist(data: ReviewData, folder: Path, overwrite: bool = False) -> 
     found = existing_checklist(folder, data.inspection.inspection_id)
     if found and not overwrite:
         return found, False
+    dest = found or file_in(folder, checklist_name(data.inspection.inspection_id, data.school_name))
     folder.mkdir(parents=True, exist_ok=True)
-    dest = found or folder / checklist_name(data.inspection.inspection_id, data.school_name)
     tmp = dest.with_name(f".~{dest.name}")
     fill_checklist(data).save(tmp)
     tmp.replace(dest)

@@ -3,6 +3,7 @@ or every requested one during the run (once: an existing checklist is never repl
 
 from __future__ import annotations
 
+import glob
 from datetime import datetime
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def form_facts(folder: Path, inspection_id: str) -> FormFacts | None:
     in B, Yes/No in C) and Completed on; a form that cannot be read is simply not used."""
     import openpyxl
 
-    found = sorted(p for p in folder.glob(f"{inspection_id} *.xlsx")) if folder.is_dir() else []
+    found = sorted(p for p in folder.glob(f"{glob.escape(inspection_id)} *.xlsx")) if folder.is_dir() else []
     if not found:
         return None
     path = found[0]

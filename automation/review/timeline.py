@@ -12,7 +12,7 @@ from automation.model import FollowUp, Inspection, School
 from automation.plan.contact import inspection_days
 
 MET, MISSED, NOT_RECORDED, NOT_DUE, OPEN = "Met", "Missed", "Not recorded", "Not yet due", "Open"
-SENT_STATES = ("sent", "unconfirmed", "pending")
+from automation.mail.states import DONE_FOR_HISTORY as SENT_STATES  # noqa: E402  what the LA did
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ journal lets exactly one through per officer per day."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 
 from automation.context import Context
 from automation.errors import ConfigError
 from automation.followups import OPEN, compiled
 from automation.mail.message import OutgoingMessage, build_message
+from automation.mail.states import DONE_FOR_HISTORY
 from automation.model import FollowUp
 
 DIGEST, ESCALATION = "digest", "overdue_escalation"
@@ -55,6 +56,27 @@ def digest_id(day: date) -> str:
     return f"DIGEST-{day:%Y%m%d}"
 
 
+def digest_day(inspection_id: str) -> date | None:
+    """The day a digest_id() stands for (None for any other id)."""
+    try:
+        return datetime.strptime(inspection_id, "DIGEST-%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def latest_digest_days(ctx: Context) -> dict[str, date]:
+    """Per address (lower case), the latest day a digest was addressed to it, whatever became of it.
+
+    Any state counts: a later day's digest that is waiting goes with a later run, and one that
+    failed or was blocked would fail again at the same address (a corrected address is a new key)."""
+    latest: dict[str, date] = {}
+    for r in ctx.history:
+        day = digest_day(r.inspection_id) if r.purpose == DIGEST else None
+        for address in (r.recipients if day else ()):
+            latest[address.lower()] = max(day, latest.get(address.lower(), day))
+    return latest
+
+
 @dataclass(frozen=True)
 class Item:
     fu: FollowUp
@@ -90,11 +112,22 @@ def reminder_step(ctx: Context) -> list[OutgoingMessage]:
     by_owner: dict[str, list[Item]] = {}
     for it in items:
         by_owner.setdefault(it.fu.owner, []).append(it)
+    latest, stale = latest_digest_days(ctx), []
     for name, mine in sorted(by_owner.items()):
         officer = ctx.tracker.staff.get(name)
         if officer is None:
             continue  # the Owner is not on Staff: the Problems sheet says so
+        # A run whose clock is behind an earlier run's (a catch-up --now) must not send an
+        # officer an older day's digest after a newer one: it would be stale and confusing.
+        later = latest.get(officer.email.lower())
+        if later and later > today:
+            stale.append((officer.name, later))
+            continue
         out.append(_digest(ctx, officer, mine, s))
+    if stale:
+        ctx.notes.append(f"Reminders: no daily digest for {today:%d/%m/%Y} to {', '.join(n for n, _ in stale)} — "
+                         f"the journal already has their digest for {max(d for _, d in stale):%d/%m/%Y} (this run's "
+                         "clock is behind an earlier run's); nothing to do.")
     out.extend(_escalations(ctx, [i for i in items if i.late >= max(1, s.escalate_after_working_days)]))
     return out
 
@@ -113,7 +146,7 @@ def _digest(ctx: Context, officer, mine: list[Item], s: ReminderSettings) -> Out
 
 
 def _escalated_before(ctx: Context) -> set[str]:
-    return {k for r in ctx.history if r.purpose == ESCALATION and r.state in ("sent", "pending", "unconfirmed")
+    return {k for r in ctx.history if r.purpose == ESCALATION and r.state in DONE_FOR_HISTORY
             for k in r.facts.get("keys", [])}
 
 

@@ -9,6 +9,8 @@ import zipfile
 from lxml import etree
 from openpyxl.utils import get_column_letter
 
+from automation.errors import WorkbookUnsafe
+
 NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -22,9 +24,16 @@ SHEET_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships
 SHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 
 
-def parse(data: bytes) -> etree._Element:
-    """Parse a part, keeping everything (huge_tree for very large sheets)."""
-    return etree.fromstring(data, etree.XMLParser(huge_tree=True, remove_blank_text=False))
+def parse(data: bytes, part: str = "a part") -> etree._Element:
+    """Parse a part, keeping everything; entities are never resolved and a DOCTYPE is refused."""
+    # safety.check_prolog refuses a DOCTYPE before any part is read; this is the second lock.
+    root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                                                  huge_tree=False, remove_blank_text=False))
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise WorkbookUnsafe(f"The tracker's {part} declares a DOCTYPE/entities, which Excel never writes — "
+                             "not read. Restore the tracker from a backup.")
+    return root
 
 
 def serialise(root: etree._Element) -> bytes:

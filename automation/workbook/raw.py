@@ -19,6 +19,10 @@ class RawSheet:
     columns: dict[str, int]  # canonical header -> column number
     rows: list[tuple[int, dict[str, object]]] = field(default_factory=list)  # (row number, header -> value)
     merged: list[str] = field(default_factory=list)  # merged ranges below the header
+    problems: list = field(default_factory=list)  # Problems found reading the headers (near misses, duplicates)
+    width: int = 0  # the header row's last used column (the user's own columns included)
+    table_end: int | None = None  # last data row of the sheet's Excel table (its totals row excluded)
+    table_totals: int = 0  # the table's totals rows (kept last when rows are added)
 
     def has(self, header: str) -> bool:
         return header in self.columns

@@ -3,15 +3,19 @@ sheets and columns by header name, never by position."""
 
 from __future__ import annotations
 
+import difflib
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 import openpyxl
+from defusedxml import DefusedXmlException
 
-from automation.errors import WorkbookError
+from automation.errors import WorkbookError, WorkbookUnreadable
 from automation.workbook import package as pkg
-from automation.workbook import schema
+from automation.workbook import safety
+from automation.workbook import headers, schema
 from automation.workbook.raw import Formula, RawSheet, RawWorkbook
 from automation.workbook.writer import file_digest
 
@@ -19,24 +23,44 @@ _MERGE = re.compile(rb'<mergeCell ref="([A-Z]+\d+:[A-Z]+\d+)"')
 HEADER_SEARCH_ROWS = 5
 
 
-def _norm(text) -> str:
-    return " ".join(str(text).split()).lower() if text is not None else ""
+_norm = headers.norm
 
 
-def read_workbook(path: Path, sheets=schema.ALL) -> RawWorkbook:
+# What a damaged or odd file makes openpyxl, lxml, ElementTree or zipfile raise while reading.
+_BAD_FILE = (zipfile.BadZipFile, zlib.error, EOFError, SyntaxError, DefusedXmlException, KeyError, ValueError)
+
+
+def read_workbook(path: Path, sheets=schema.ALL, limits: safety.PartLimits | None = None) -> RawWorkbook:
     """Every contract sheet present in the workbook, as raw rows keyed by header."""
     path = Path(path)
-    if not path.exists():
-        raise WorkbookError(f"There is no workbook at {path} — check the path (or create one with `ofsted-tracker init`).")
-    digest = file_digest(path)
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
-        with zipfile.ZipFile(path) as z:
-            parts = pkg.sheet_parts(z)
-            merged = {name: _MERGE.findall(z.read(part)) for name, part in parts.items()}
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise WorkbookError(f"{path.name} could not be opened as an .xlsx workbook ({exc}) — "
-                            "save it from Excel as 'Excel Workbook (*.xlsx)'.")
+    safety.sniff(path)
+    # One open file for the checks, the fingerprint and openpyxl: all see the same bytes
+    # even if someone saves over the tracker meanwhile.
+    with open(path, "rb") as fh:
+        digest = file_digest(fh)
+        with safety.open_package(fh, path.name, limits) as z:
+            try:
+                return _read(fh, z, sheets, digest)
+            except WorkbookError:
+                raise
+            except _BAD_FILE as exc:
+                raise _unreadable(z, path.name, exc)
+
+
+def _unreadable(z: zipfile.ZipFile, name: str, exc: Exception) -> WorkbookError:
+    found = safety.find_damaged_part(z, name)
+    if found is not None:
+        return found
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return WorkbookUnreadable(f"{name} could not be read as an .xlsx workbook ({type(exc).__name__}: {detail}) — "
+                              "open it in Excel and save it as 'Excel Workbook (*.xlsx)', or restore the last good copy.")
+
+
+def _read(fh, z: zipfile.ZipFile, sheets, digest: str) -> RawWorkbook:
+    parts = pkg.sheet_parts(z)
+    merged = {name: _MERGE.findall(z.read(part)) for name, part in parts.items()}
+    fh.seek(0)
+    wb = _load(fh)
     try:
         by_norm = {_norm(n): n for n in wb.sheetnames}
         out = RawWorkbook(digest=digest)
@@ -45,16 +69,57 @@ def read_workbook(path: Path, sheets=schema.ALL) -> RawWorkbook:
             if actual is None:
                 continue
             sheet = _read_sheet(wb[actual], spec)
+            sheet.table_end, sheet.table_totals = _table_end(z, parts.get(actual), sheet.header_row)
+            if sheet.table_totals:  # a table's totals row is not data
+                last = sheet.table_end + sheet.table_totals
+                sheet.rows = [(n, c) for n, c in sheet.rows if not sheet.table_end < n <= last]
             sheet.merged = [m.decode() for m in merged.get(actual, [])
                             if pkg.split_ref(m.decode().split(":")[1])[0] > sheet.header_row]
             out.sheets[spec.name] = sheet
+        _require_sheets(sheets, out, wb.sheetnames)
         return out
     finally:
         wb.close()
 
 
+def _table_end(z: zipfile.ZipFile, part: str | None, header_row: int) -> tuple[int | None, int]:
+    """(last data row, totals rows) of the Excel table whose header is the sheet's header row; (None, 0) without one."""
+    for tpart in pkg.table_parts(z, part) if part else ():
+        table = pkg.parse(z.read(tpart), tpart)
+        start, end = table.get("ref", "A1:A1").split(":")
+        if pkg.split_ref(start)[0] == header_row:
+            totals = int(table.get("totalsRowCount") or 0)
+            return pkg.split_ref(end)[0] - totals, totals
+    return None, 0
+
+
+def _require_sheets(sheets, out: RawWorkbook, names: list[str]) -> None:
+    """A required sheet that is missing, said in one line with the nearest sheet the workbook has."""
+    missing = [s.name for s in sheets if s in schema.REQUIRED and s.name not in out.sheets]
+    if not missing:
+        return
+    spare = {_norm(n): n for n in names if _norm(n) not in {_norm(s.name) for s in schema.ALL}}
+    hints = []
+    for name in missing:
+        near = difflib.get_close_matches(_norm(name), list(spare), n=1, cutoff=0.5)
+        if near:
+            hints.append(f"is '{spare.pop(near[0])}' the '{name}' sheet renamed? Rename it back to exactly '{name}'")
+    raise WorkbookError(f"The tracker has no sheet named {', '.join(repr(m) for m in missing)} — "
+                        + ("; ".join(hints) + " (the tool finds sheets by name)." if hints else
+                           "add it (copy it from workbook_templates/tracker_template.xlsx) and run again."))
+
+
+def _load(fh):
+    try:
+        return openpyxl.load_workbook(fh, read_only=True, data_only=False)
+    except _BAD_FILE:
+        raise
+    except Exception as exc:  # openpyxl parsing untrusted input: anything it raises means a bad file
+        raise ValueError(f"{type(exc).__name__}: {exc}") from exc
+
+
 def _read_sheet(ws, spec: schema.Sheet) -> RawSheet:
-    wanted = {_norm(h): h for h in spec.headers()}
+    wanted = {_norm(h) for h in spec.headers()}
     rows = ws.iter_rows()
     head: list = []
     header_row = 1
@@ -69,12 +134,10 @@ def _read_sheet(ws, spec: schema.Sheet) -> RawSheet:
             best, header_row, head = score, i, row
         if i >= HEADER_SEARCH_ROWS:
             break
-    columns: dict[str, int] = {}
-    for idx, cell in enumerate(head, start=1):
-        key = wanted.get(_norm(cell.value))
-        if key and key not in columns:
-            columns[key] = idx
-    sheet = RawSheet(ws.title, header_row, columns)
+    columns, notes = headers.match_headers([(i, c.value) for i, c in enumerate(head, start=1)], spec, spec.name, header_row)
+    notes += headers.missing_optional(spec, columns, spec.name, header_row)
+    width = max((i for i, c in enumerate(head, start=1) if _norm(c.value)), default=0)
+    sheet = RawSheet(ws.title, header_row, columns, problems=notes, width=width)
     wanted_idx = {idx - 1: h for h, idx in columns.items()}
 
     def take(number, row):

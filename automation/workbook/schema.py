@@ -47,8 +47,10 @@ C = Column
 EIF_AREAS = ("Quality of education", "Behaviour and attitudes", "Personal development",
              "Leadership and management")
 RENEWED_AREAS = ("Inclusion", "Curriculum and teaching", "Achievement", "Attendance and behaviour",
-                 "Personal development and wellbeing", "Leadership and governance",
-                 "Early years", "Sixth form")
+                 "Personal development and wellbeing", "Leadership and governance")
+# Provision judgements (EIF 2024, graded 1-4) and renewed-framework evaluation areas share a name
+# and a column: the row's framework decides which scale the value is read on.
+SHARED_AREAS = ("Early years", "Sixth form")
 
 SCHOOLS = Sheet("Schools", (
     C("URN", "urn", True, 10, "DfE unique reference number: 6 or 7 digits."),
@@ -62,11 +64,15 @@ SCHOOLS = Sheet("Schools", (
     C("SIM", "staff", True, 20, "A name from the Staff sheet."),
     C("AI", "staff", True, 20, "A name from the Staff sheet (attached inspector / LLP)."),
     C("Context notes", "long", False, 40, "INTERNAL: seen by the SIM and AI only, never sent to a school."),
+    C("Trust", "text", False, 28, "An academy's trust (filled from GIAS by import-schools): it holds the statutory duties."),
+    C("Diocese", "text", False, 22, "A church school's diocese (filled from GIAS by import-schools)."),
+    C("Chair of governors", "text", False, 22, "Named in the combined LA and governors support after concerns."),
+    C("Chair of governors email", "email", False, 30, "Optional."),
 ), table="SchoolsTable", key="URN")
 
 STAFF = Sheet("Staff", (
     C("Name", "text", True, 22, "Unique: the name used in the SIM, AI and Owner columns."),
-    C("Role", "choice", True, 18, "SIM, AI, CEM, Governor Services, EPS or Admin.", "staff_role"),
+    C("Role", "choice", True, 18, "SIM, AI, CEM, Governor Services, EPS, Safeguarding lead or Admin.", "staff_role"),
     C("Email", "email", True, 32),
     C("Phone", "text", False, 16, "Shown to schools for SIMs and AIs."),
     C("Phase", "choice", False, 12, "For CEMs: Primary, Secondary or All.", "cem_phase"),
@@ -81,6 +87,10 @@ INSPECTIONS = Sheet("Inspections", (
     C("Start date", "date", True, 12, "First day on site: dd/mm/yyyy."),
     C("Lead inspector", "text", False, 20),
     C("Deferral", "choice", False, 12, "Blank, Requested, Granted or Refused.", "deferral"),
+    C("LA support accepted", "yesno", False, 12, "Academies and other non-maintained schools: Yes when the school "
+      "accepts the LA's offer of support (daily contact, feedback attendance); blank or No: acknowledge and offer only."),
+    C("Nominee", "text", False, 20, "Renewed framework: the school's inspection nominee."),
+    C("Planning call at", "datetime", False, 17, "Renewed framework: the lead inspector's planning call, dd/mm/yyyy hh:mm."),
     C("Concerns raised", "yesno", False, 10, "Yes when the school or the AI raises a concern."),
     C("Concern notes", "long", False, 36, "INTERNAL: never sent to a school."),
     C("Contact plan sent", "datetime", False, 17, "Filled in by the tool.", tool=True),
@@ -89,12 +99,16 @@ INSPECTIONS = Sheet("Inspections", (
     C("Category of concern", "choice", False, 22, "Blank, Serious weaknesses, Requires significant improvement, Special measures.", "category_of_concern"),
     *(C(a, "grade", False, 14, "1-4 or the words (2024 framework).", framework="eif2024") for a in EIF_AREAS),
     *(C(a, "grade", False, 14, "Exceptional ... Urgent improvement (renewed framework).", framework="renewed") for a in RENEWED_AREAS),
+    *(C(a, "grade", False, 14, "Provision judgement 1-4 (2024) or Exceptional ... Urgent improvement (renewed).",
+        framework="any") for a in SHARED_AREAS),
     C("Conduct concerns", "yesno", False, 10),
     C("Complaint made", "yesno", False, 10, "Yes when the school has made a formal complaint to Ofsted."),
     C("Draft report received", "date", False, 12, "dd/mm/yyyy: starts the 5 working days for factual-accuracy comments."),
     C("Feedback form completed", "date", False, 12),
     C("Report published", "date", False, 12),
     C("Learning review", "choice", False, 14, "Blank, Requested, In progress or Complete.", "learning_review"),
+    # Last, so the typed columns keep their places in existing trackers (users may move it beside URN).
+    C("School", "text", False, 30, "Filled in by the tool: the school's name for the URN.", tool=True),
 ), table="InspectionsTable", key="Inspection ID")
 
 FOLLOW_UPS = Sheet("Follow-ups", (

@@ -11,6 +11,7 @@ from automation.update import TrackerUpdate, changed_cells
 from automation.workbook import schema
 from automation.workbook.raw import RawSheet, RawWorkbook
 from automation.workbook.reader import read_workbook
+from automation.workbook.safety import PartLimits
 from automation.workbook.writer import SheetEdit, apply_edits
 
 
@@ -20,10 +21,11 @@ class WorkbookStore:
 
     path: Path
     raw: RawWorkbook | None = None
+    limits: PartLimits | None = None  # zip part limits ([workbook] in config); None: the defaults
 
     def load(self) -> RawWorkbook:
         """Read every contract sheet (remembering where each column is, for the write-back)."""
-        self.raw = read_workbook(self.path)
+        self.raw = read_workbook(self.path, limits=self.limits)
         return self.raw
 
     def save(self, update: TrackerUpdate) -> int:
@@ -32,7 +34,7 @@ class WorkbookStore:
         edits = plan_edits(raw, update)
         if not edits:
             return 0
-        apply_edits(self.path, edits, raw.digest)
+        apply_edits(self.path, edits, raw.digest, self.limits)
         self.raw = None  # the file changed: read afresh next time
         return sum(len(e.cells) for e in edits)
 
@@ -57,7 +59,8 @@ def plan_edits(raw: RawWorkbook, update: TrackerUpdate) -> list[SheetEdit]:
 def _columns(sheet: RawSheet, spec: schema.Sheet, edit: SheetEdit) -> dict[str, int]:
     """Column numbers by header, adding any missing tool column at the right-hand end."""
     cols = dict(sheet.columns)
-    nxt = max(cols.values(), default=0) + 1
+    # Right of every used header, the user's own columns included: never over one of theirs.
+    nxt = max([*cols.values(), getattr(sheet, "width", 0)], default=0) + 1
     for c in spec.columns:
         if c.header not in cols and (c.tool or spec.tool):
             cols[c.header] = nxt
@@ -66,8 +69,21 @@ def _columns(sheet: RawSheet, spec: schema.Sheet, edit: SheetEdit) -> dict[str, 
     return cols
 
 
+def next_row(sheet: RawSheet) -> int:
+    """Where the first new row goes: right after the data (inside the sheet's table, before
+    its totals row), never below a note further down the sheet."""
+    filled = {n for n, c in sheet.rows if c}
+    end = getattr(sheet, "table_end", None)
+    if end is None:
+        return max([sheet.header_row, *filled]) + 1
+    last = max([sheet.header_row, *[n for n in filled if n <= end]])
+    while last + 1 in filled and not getattr(sheet, "table_totals", 0):  # typed just below the table: data too
+        last += 1
+    return last + 1
+
+
 def _inspections(sheet: RawSheet, update: TrackerUpdate) -> SheetEdit:
-    edit = SheetEdit("Inspections")
+    edit = SheetEdit("Inspections", header_row=sheet.header_row)
     if not update.inspection_cells:
         return edit
     cols = _columns(sheet, schema.INSPECTIONS, edit)
@@ -80,11 +96,11 @@ def _inspections(sheet: RawSheet, update: TrackerUpdate) -> SheetEdit:
 def _follow_ups(sheet: RawSheet, update: TrackerUpdate) -> SheetEdit | None:
     if update.follow_ups is None:
         return None
-    edit = SheetEdit("Follow-ups")
+    edit = SheetEdit("Follow-ups", header_row=sheet.header_row)
     cols = _columns(sheet, schema.FOLLOW_UPS, edit)
     rows_by_key = {V.text(c.get("Key")): n for n, c in sheet.rows if c.get("Key")}
     current = {n: c for n, c in sheet.rows}
-    nxt = max([sheet.header_row, *[n for n, c in sheet.rows if c]]) + 1
+    nxt = edit.append_from = next_row(sheet)
     for fu in update.follow_ups:
         row = rows_by_key.get(fu.key)
         known = row is not None
@@ -103,10 +119,10 @@ def _follow_ups(sheet: RawSheet, update: TrackerUpdate) -> SheetEdit | None:
 def _email_log(sheet: RawSheet, update: TrackerUpdate) -> SheetEdit | None:
     if not update.email_log:
         return None
-    edit = SheetEdit("Email log")
+    edit = SheetEdit("Email log", header_row=sheet.header_row)
     cols = _columns(sheet, schema.EMAIL_LOG, edit)
     by_id = {V.text(c.get("Message ID")): (n, c) for n, c in sheet.rows if c.get("Message ID")}
-    nxt = max([sheet.header_row, *[n for n, c in sheet.rows if c]]) + 1
+    nxt = edit.append_from = next_row(sheet)
     for entry in update.email_log:
         row, current = by_id.get(entry["Message ID"], (None, {}))
         if row is None:
@@ -123,7 +139,7 @@ def _problems(sheet: RawSheet | None, update: TrackerUpdate) -> SheetEdit:
         edit = SheetEdit("Problems", create_headers=tuple(headers))
         cols, first = {h: i for i, h in enumerate(headers, 1)}, 2
     else:
-        edit = SheetEdit("Problems", truncate_after=sheet.header_row)
+        edit = SheetEdit("Problems", truncate_after=sheet.header_row, header_row=sheet.header_row)
         cols, first = _columns(sheet, schema.PROBLEMS, edit), sheet.header_row + 1
         if _same_problems(sheet, update.problems):
             return SheetEdit("Problems")  # unchanged since the last run: leave the file alone

@@ -39,6 +39,10 @@ GUIDE = [
      "and the school. The grey columns are the tool's: please leave them to it.", ""),
     ("3. Keep the row up to date: Deferral, Concerns raised (and Concern notes), Final feedback at, "
      "the outcomes, Report published.", ""),
+    ("4. Academies and other non-maintained schools: the LA acknowledges the inspection and offers support. "
+     "Set LA support accepted to Yes when the school accepts: the daily calls, feedback attendance and the "
+     "feedback form then apply as for a maintained school.", ""),
+    ("5. Renewed framework: record the school's Nominee and the Planning call at time once known.", ""),
     ("The sheets", "heading"),
     ("Inspections — one row per inspection.", ""),
     ("Schools — one row per school, with its SIM and AI. Context notes are INTERNAL: never sent to a school.", ""),
@@ -46,7 +50,8 @@ GUIDE = [
     ("Follow-ups — compiled by the tool; type Done (a date or Yes) and your Notes: the tool keeps them.", ""),
     ("Email log — every message the tool sent, when, to whom and the result.", ""),
     ("Problems — what the tool found wrong, by sheet, row and column, and what to do.", ""),
-    ("Holidays — the LA's school holidays (bank holidays are known already).", ""),
+    ("Holidays — the LA's school holidays (bank holidays are known already). School days skip them: "
+     "inspection days, keep-in-touch calls and check-ins with the school; Ofsted's deadlines stay working days.", ""),
     ("Support offers — the wellbeing support named in emails to schools; set Include to No to leave one out.", ""),
     ("Lists — the dropdown lists (edit the rules files, not this sheet).", ""),
     ("Good to know", "heading"),
@@ -64,6 +69,8 @@ def _lists(rules: Rules) -> dict[str, tuple[str, ...]]:
     out = {k: rules.choices(k) for k in keys}
     for fw in rules.frameworks.values():
         out[f"grade_{fw.key}"] = fw.scale
+    # Columns shared by both frameworks (Early years, Sixth form) offer either scale.
+    out["grade_any"] = tuple(g for fw in rules.frameworks.values() for g in fw.scale)
     return out
 
 

@@ -5,22 +5,28 @@ pivot tables; this keeps them, and the user's formatting, comments, filters and 
 from __future__ import annotations
 
 import bisect
+import copy
 import hashlib
 import os
+import posixpath
 import re
+import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 from lxml import etree
 
-from automation.errors import WorkbookError, WorkbookLocked
+from automation.errors import WorkbookError, WorkbookLocked, WorkbookNoRoom, WorkbookUnreadable
 from automation.workbook import package as pkg
+from automation.workbook import safety
 from automation.workbook.package import M, NS
 
 EXCEL_EPOCH = datetime(1899, 12, 30)
+EPOCH_1904 = datetime(1904, 1, 1)  # workbooks made on old Macs (File > Options > "Use 1904 date system")
 DATE_FORMATS = {"date": "dd/mm/yyyy", "datetime": "dd/mm/yyyy hh:mm"}
 _BUILTIN_DATE_IDS = set(range(14, 23)) | set(range(27, 37)) | {45, 46, 47} | set(range(50, 59))
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -34,15 +40,21 @@ class SheetEdit:
     cells: dict[tuple[int, int], object] = field(default_factory=dict)
     truncate_after: int | None = None  # drop rows below this one (tool-owned lists)
     create_headers: tuple[str, ...] = ()  # create the sheet with these headers if missing
+    header_row: int = 1  # where the reader found the headers: nothing above it is touched or copied
+    append_from: int | None = None  # first new row the tool adds (those rows must be free)
 
 
-def file_digest(path: Path) -> str:
-    """A fingerprint of the file, to notice a save by someone else since we read it."""
+def file_digest(source) -> str:
+    """A fingerprint of the file (a path or an open binary file), to notice a save by someone else since we read it."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
+    if hasattr(source, "read"):
+        source.seek(0)
+        for chunk in iter(lambda: source.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest()
+        source.seek(0)
+        return h.hexdigest()
+    with open(source, "rb") as fh:
+        return file_digest(fh)
 
 
 def lock_holder(path: Path) -> str | None:
@@ -69,23 +81,28 @@ def _lock_owner(lock: Path) -> str:
     return raw[1:1 + n].decode("latin-1", "replace").strip() if 0 < n < 100 else ""
 
 
-def apply_edits(path: Path, edits: list[SheetEdit], expected_digest: str | None = None) -> None:
+def apply_edits(path: Path, edits: list[SheetEdit], expected_digest: str | None = None,
+                limits: safety.PartLimits | None = None) -> None:
     """Apply the edits to the workbook atomically; refuse if it changed since it was read."""
     path = Path(path)
     why = lock_holder(path)
     if why:
         raise WorkbookLocked(f"The tracker {path.name} cannot be updated now: {why}.")
-    try:
-        with zipfile.ZipFile(path) as z:
+    safety.sniff(path)
+    target = path.resolve()  # through a symlink: replace the real file, keep the link
+    with open(target, "rb") as fh, safety.open_package(fh, path.name, limits) as z:
+        try:
             new_parts = _edited_parts(z, edits)
-            tmp = _write_package(path, z, new_parts)
-    except (zipfile.BadZipFile, KeyError) as exc:
-        raise WorkbookError(f"{path.name} is not a readable .xlsx workbook ({exc}) — open and re-save it in Excel.")
+        except (KeyError, SyntaxError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise safety.find_damaged_part(z, path.name) or WorkbookUnreadable(
+                f"{path.name} is not a complete .xlsx workbook ({type(exc).__name__}: {exc}) — open it in Excel "
+                "and save it as 'Excel Workbook (*.xlsx)', then run again.")
+        tmp = _write_package(target, z, new_parts)
     try:
-        if expected_digest and file_digest(path) != expected_digest:
+        if expected_digest and file_digest(target) != expected_digest:
             raise WorkbookLocked(f"The tracker {path.name} was saved by someone else during the run; "
                                  "the tool's updates will be written on the next run.")
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except PermissionError:
         raise WorkbookLocked(f"The tracker {path.name} is open or locked; the tool's updates will be written on the next run.")
     finally:
@@ -94,30 +111,53 @@ def apply_edits(path: Path, edits: list[SheetEdit], expected_digest: str | None 
 
 def _write_package(path: Path, z: zipfile.ZipFile, new_parts: dict[str, bytes]) -> str:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".~ofsted-", suffix=".xlsx")
-    with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as out:
-        names = set()
-        for info in z.infolist():
-            names.add(info.filename)
-            if info.filename in new_parts:
-                data = new_parts[info.filename]
-                if data is None:
-                    continue  # a part we drop (calcChain)
-                out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
-            else:
-                out.writestr(info, z.read(info.filename), compress_type=info.compress_type)
-        for name, data in new_parts.items():
-            if name not in names and data is not None:
-                out.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
-        fh.flush()
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
+    try:
+        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as out:
+            _keep_access(path, fh.fileno(), tmp)
+            names = set()
+            for info in z.infolist():
+                names.add(info.filename)
+                if info.filename in new_parts:
+                    data = new_parts[info.filename]
+                    if data is None:
+                        continue  # a part we drop (calcChain)
+                    out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+                else:
+                    out.writestr(info, z.read(info.filename), compress_type=info.compress_type)
+            for name, data in new_parts.items():
+                if name not in names and data is not None:
+                    out.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return tmp
+
+
+def _keep_access(original: Path, fd: int, tmp: str) -> None:
+    """Give the new file the tracker's permissions (mkstemp makes it 0600) and, where
+    allowed, its owner and group, so colleagues on the share keep their access."""
+    st = os.stat(original)
+    if hasattr(os, "fchown"):
+        for uid in (st.st_uid, -1):  # another owner needs privilege; the group alone often does not
+            try:
+                os.fchown(fd, uid, st.st_gid)
+                break
+            except OSError:
+                continue
+    mode = stat.S_IMODE(st.st_mode)
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)
+    else:  # Windows: only the read-only bit exists
+        os.chmod(tmp, mode)
 
 
 def _edited_parts(z: zipfile.ZipFile, edits: list[SheetEdit]) -> dict[str, bytes]:
     parts: dict[str, bytes] = {}
     sheets = pkg.sheet_parts(z)
     styles = _Styles(z)
+    epoch = date_epoch(z)
     dropped_formula = False
     for edit in edits:
         if edit.sheet not in sheets:
@@ -127,25 +167,33 @@ def _edited_parts(z: zipfile.ZipFile, edits: list[SheetEdit]) -> dict[str, bytes
             edit.cells = {**{(1, i): h for i, h in enumerate(edit.create_headers, 1)}, **edit.cells}
         part = sheets[edit.sheet]
         root = pkg.parse(parts.get(part) or z.read(part))
-        sheet = _Sheet(root, styles)
+        sheet = _Sheet(root, styles, epoch, edit.header_row)
         if edit.truncate_after is not None:
             sheet.truncate(edit.truncate_after)
+        tables = {t: pkg.parse(z.read(t), t) for t in pkg.table_parts(z, part)}
+        written = max((r for r, _ in edit.cells), default=0)
+        for table in tables.values():
+            _make_room(sheet, table, written, edit)
+        sheet.check_free(edit)
         for (r, c), value in sorted(edit.cells.items()):
             dropped_formula |= sheet.set(r, c, value)
         sheet.fix_dimension()
         parts[part] = pkg.serialise(root)
-        for tpart in pkg.table_parts(z, part):
-            parts[tpart] = _fit_table(z.read(tpart), sheet.last_row(), edit.truncate_after is not None)
+        for tpart, table in tables.items():
+            parts[tpart] = _fit_table(table, sheet.last_row() if edit.truncate_after is not None else written,
+                                      edit.truncate_after is not None) or z.read(tpart)
     if styles.changed:
         parts[styles.part] = pkg.serialise(styles.root)
+        if styles.missing:
+            _register_styles(z, parts, styles.part)
     if dropped_formula and "xl/calcChain.xml" in z.namelist():
         _drop_calc_chain(z, parts)
     return parts
 
 
 class _Sheet:
-    def __init__(self, root, styles: "_Styles"):
-        self.root, self.styles = root, styles
+    def __init__(self, root, styles: "_Styles", epoch: datetime = EXCEL_EPOCH, header_row: int = 1):
+        self.root, self.styles, self.epoch, self.header_row = root, styles, epoch, header_row
         self.data = root.find(f"{M}sheetData")
         rows = list(self.data.iterfind(f"{M}row"))
         if any(r.get("r") is None or any(c.get("r") is None for c in r.iterfind(f"{M}c")) for r in rows):
@@ -163,6 +211,42 @@ class _Sheet:
             if any(c.find(f"{M}v") is not None or c.find(f"{M}is") is not None for c in self.rows[n]):
                 return n
         return 1
+
+    def has_values(self, r: int) -> bool:
+        """Whether row r holds any value (formatting alone does not count)."""
+        row = self.rows.get(r)
+        return row is not None and any(c.find(f"{M}v") is not None or c.find(f"{M}is") is not None
+                                       or c.find(f"{M}f") is not None for c in row)
+
+    def check_free(self, edit: SheetEdit) -> None:
+        """The rows the tool adds must be empty: never write over a note or anything else below the data."""
+        if edit.append_from is None:
+            return
+        for r in sorted({r for r, _ in edit.cells if r >= edit.append_from}):
+            if self.has_values(r):
+                raise WorkbookNoRoom(f"The tracker's sheet '{edit.sheet}' has something in row {r}, where the tool adds "
+                                    f"its new rows (from row {edit.append_from}) — move it further down or to another "
+                                    "sheet; the next run then writes the new rows.")
+
+    def move_row(self, old: int, new: int) -> None:
+        """Move one row (with its cells) to an empty row number."""
+        el = self.rows.pop(old)
+        self.numbers.remove(old)
+        self._row_styles.pop(old, None)
+        self.data.remove(el)
+        el.set("r", str(new))
+        for cell in el.iterfind(f"{M}c"):
+            cell.set("r", f"{pkg.col_letter(pkg.split_ref(cell.get('r'))[1])}{new}")
+        i = bisect.bisect(self.numbers, new)
+        if new in self.rows:
+            self.data.replace(self.rows[new], el)
+        elif i < len(self.numbers):
+            self.rows[self.numbers[i]].addprevious(el)
+        else:
+            self.data.append(el)
+        if new not in self.rows:
+            self.numbers.insert(i, new)
+        self.rows[new] = el
 
     def truncate(self, keep_to: int) -> None:
         for n in [n for n in self.numbers if n > keep_to]:
@@ -210,7 +294,7 @@ class _Sheet:
     def _style_above(self, r: int, c: int) -> str | None:
         i = bisect.bisect_left(self.numbers, r)
         for n in reversed(self.numbers[max(0, i - 30):i]):
-            if n > 1 and c in self._styles_of(n):
+            if n > self.header_row and c in self._styles_of(n):
                 return self._styles_of(n)[c]
         return next((s for lo, hi, s in self.cols if lo <= c <= hi and s), None)
 
@@ -225,7 +309,7 @@ class _Sheet:
         if isinstance(value, (datetime, date)):
             kind = "datetime" if isinstance(value, datetime) else "date"
             style = self.styles.dated(style, kind)
-            etree.SubElement(cell, f"{M}v").text = _serial(value)
+            etree.SubElement(cell, f"{M}v").text = _serial(value, self.epoch)
         elif isinstance(value, bool):
             cell.set("t", "b")
             etree.SubElement(cell, f"{M}v").text = "1" if value else "0"
@@ -252,39 +336,102 @@ class _Sheet:
         dim.set("ref", f"A1:{pkg.col_letter(maxc)}{self.numbers[-1]}")
 
 
-def _serial(value) -> str:
+def date_epoch(z: zipfile.ZipFile) -> datetime:
+    """Day 0 of the workbook's date system: 1904 if the workbook says so (the reader honours it too)."""
+    wb = pkg.parse(z.read(pkg.workbook_part(z)), "workbook part")
+    pr = wb.find(f"{M}workbookPr")
+    flag = (pr.get("date1904") or "").strip().lower() if pr is not None else ""
+    return EPOCH_1904 if flag in ("1", "true") else EXCEL_EPOCH
+
+
+def _serial(value, epoch: datetime = EXCEL_EPOCH) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             from automation.calendar import LONDON
             value = value.astimezone(LONDON).replace(tzinfo=None)
-        delta = value - EXCEL_EPOCH
+        delta = value - epoch
         return repr(round(delta.days + delta.seconds / 86400, 8))
-    return str((value - EXCEL_EPOCH.date()).days)
+    return str((value - epoch.date()).days)
 
 
-def _fit_table(data: bytes, last_row: int, may_shrink: bool) -> bytes:
-    """Grow a table (and its filter) to cover rows the tool appended; shrink it on truncate."""
-    root = pkg.parse(data)
-    ref = root.get("ref")
-    start, end = ref.split(":")
+def _table_rows(table) -> tuple[int, int, int, int]:
+    """(first row, last row, last column, totals rows) of a table part."""
+    start, end = table.get("ref").split(":")
     (r1, _), (r2, c2) = pkg.split_ref(start), pkg.split_ref(end)
-    want = max(last_row, r1 + 1)
+    return r1, r2, c2, int(table.get("totalsRowCount") or 0)
+
+
+def _make_room(sheet: _Sheet, table, written: int, edit: SheetEdit) -> None:
+    """A table's totals row stays last: moved down below the rows the tool adds."""
+    r1, r2, _, totals = _table_rows(table)
+    if not totals or written < r2 or edit.truncate_after is not None or r1 != edit.header_row:
+        return
+    target = written + 1
+    if sheet.has_values(target):
+        raise WorkbookNoRoom(f"The tracker's sheet '{edit.sheet}' has something in row {target}, just below where the "
+                            "table's totals row must move to make room for new rows — move it further down, then run again.")
+    if r2 in sheet.rows:
+        sheet.move_row(r2, target)
+
+
+def _fit_table(table, last_row: int, may_shrink: bool) -> bytes | None:
+    """Grow a table (and its filter) to cover rows the tool wrote; shrink it on truncate. None: unchanged."""
+    r1, r2, c2, totals = _table_rows(table)
+    start = table.get("ref").split(":")[0]
+    want = max(last_row + totals, r1 + 1)
     if want == r2 or (want < r2 and not may_shrink):
-        return data
+        return None
     new = f"{start}:{pkg.col_letter(c2)}{want}"
-    root.set("ref", new)
-    af = root.find(f"{M}autoFilter")
-    if af is not None:
-        af.set("ref", new)
-    return pkg.serialise(root)
+    table.set("ref", new)
+    af = table.find(f"{M}autoFilter")
+    if af is not None:  # the filter covers the header and data, never the totals row
+        af.set("ref", f"{start}:{pkg.col_letter(c2)}{want - totals}")
+    return pkg.serialise(table)
+
+
+STYLES_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles"
+STYLES_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+_EMPTY_STYLES = (f'<styleSheet xmlns="{NS["m"]}"><fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+                 '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/>'
+                 '</fill></fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+                 '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+                 '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+                 '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>').encode()
+
+
+def _styles_part(z: zipfile.ZipFile) -> str:
+    wb = pkg.workbook_part(z)
+    rels = pkg.rels_path(wb)
+    if rels in z.namelist():
+        for r in pkg.parse(z.read(rels), rels).iterfind("pr:Relationship", NS):
+            if r.get("Type") == STYLES_REL:
+                return pkg.resolve(wb, r.get("Target"))
+    return posixpath.join(posixpath.dirname(wb), "styles.xml")
+
+
+def _register_styles(z: zipfile.ZipFile, parts: dict, part: str) -> None:
+    """Wire a newly made styles part into the package (relationship and content type)."""
+    wb = pkg.workbook_part(z)
+    wb_rels = pkg.rels_path(wb)
+    rels = pkg.parse(parts.get(wb_rels) or z.read(wb_rels))
+    ids = {r.get("Id") for r in rels}
+    rid = next(f"rId{i}" for i in range(1, 10_000) if f"rId{i}" not in ids)
+    etree.SubElement(rels, f"{{{NS['pr']}}}Relationship", Id=rid, Type=STYLES_REL,
+                     Target=posixpath.relpath(part, posixpath.dirname(wb)))
+    parts[wb_rels] = pkg.serialise(rels)
+    ct = pkg.parse(parts.get("[Content_Types].xml") or z.read("[Content_Types].xml"))
+    etree.SubElement(ct, f"{{{NS['ct']}}}Override", PartName="/" + part, ContentType=STYLES_CT)
+    parts["[Content_Types].xml"] = pkg.serialise(ct)
 
 
 class _Styles:
     """styles.xml: adds a date-formatted copy of a cell style when a date lands in a text cell."""
 
     def __init__(self, z: zipfile.ZipFile):
-        self.part = "xl/styles.xml"
-        self.root = pkg.parse(z.read(self.part))
+        self.part = _styles_part(z)
+        # styles.xml is optional in a package (some generators leave it out): start an empty one.
+        self.missing = self.part not in z.namelist()
+        self.root = pkg.parse(_EMPTY_STYLES if self.missing else z.read(self.part), self.part)
         self.changed = False
         self.cache: dict[tuple[str | None, str], str] = {}
 
@@ -325,7 +472,7 @@ class _Styles:
         if self._is_date(int(base.get("numFmtId", "0"))):
             self.cache[key] = style or "0"
             return self.cache[key]
-        new = etree.fromstring(etree.tostring(base))
+        new = copy.deepcopy(base)
         new.set("numFmtId", str(self._fmt_id(DATE_FORMATS[kind])))
         new.set("applyNumberFormat", "1")
         xfs.append(new)

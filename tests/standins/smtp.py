@@ -1,5 +1,5 @@
 """A local SMTP stand-in: aiosmtpd on 127.0.0.1 with real TLS (trustme), AUTH, and scripted
-faults (rejected recipient, temporary 4xx, connection dropped mid-DATA and after DATA)."""
+faults (rejected recipient, a chosen reply per recipient, temporary 4xx, connection dropped mid-DATA and after DATA)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class SmtpState:
     messages: list[dict] = field(default_factory=list)  # {"message_id", "rcpt", "data", "peer"}
     faults: list[str] = field(default_factory=list)  # temp_rcpt, temp_data, perm_data, drop_mid_data, drop_after_data
     reject: set[str] = field(default_factory=set)  # recipients always refused with 550
+    refuse: dict[str, str] = field(default_factory=dict)  # recipient -> the reply that refuses it (e.g. a 450)
     delay: float = 0.0  # seconds each DATA takes to accept
     connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -50,6 +51,8 @@ class _Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.state.reject:
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown in virtual mailbox table"
+        if address.lower() in self.state.refuse:
+            return self.state.refuse[address.lower()]
         if self.state.take("temp_rcpt"):
             return "451 4.7.1 Greylisted, please try again in 5 minutes"
         envelope.rcpt_tos.append(address)

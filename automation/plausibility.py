@@ -1,0 +1,88 @@
+"""Warnings about an inspection's dates against Ofsted's published pattern and the LA's school
+holidays (rules/contact_plan.toml [types]): possible, but usually a typing slip or worth a look."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from automation.calendar import WorkingCalendar
+from automation.errors import Problem
+from automation.model import Holiday, Inspection, Tracker
+from automation.rules import Rules
+from automation.status import last_day
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _holiday(d: date, holidays: list[Holiday]) -> Holiday | None:
+    return next((h for h in holidays if h.first <= d <= h.last), None)
+
+
+def _warn(insp: Inspection, column: str, value: str, message: str, fix: str) -> Problem:
+    return Problem("warning", "Inspections", insp.row, column, value, f"{insp.inspection_id}: {message}", fix)
+
+
+def expected_notification_day(d: date, spec: dict, cal: WorkingCalendar) -> str:
+    """The weekday routine inspections are notified on in the week of `d` (bank-holiday weeks differ)."""
+    monday = d - timedelta(days=d.weekday())
+    bank_week = any(cal.bank_holiday(monday + timedelta(days=i)) for i in range(5))
+    return spec.get("notify_on_in_bank_holiday_week", spec["notify_on"]) if bank_week else spec["notify_on"]
+
+
+def _pattern(insp: Inspection, spec: dict, cal: WorkingCalendar) -> list[Problem]:
+    out = []
+    notified = insp.notified_at.date()
+    if spec.get("notify_on") and insp.deferral != "Granted":
+        want = expected_notification_day(notified, spec, cal)
+        got = WEEKDAYS[notified.weekday()]
+        follow = cal.next_working_day(notified, school=True)
+        if got != want or insp.start_date != follow:
+            out.append(_warn(insp, "Notified at", f"{insp.notified_at:%d/%m/%Y %H:%M}",
+                             f"a routine {insp.inspection_type} inspection is notified on a {want} (that week) and on site "
+                             f"the following days, but this one was notified on a {got} and starts {insp.start_date:%A %d/%m/%Y}",
+                             "check Notified at and Start date; if Ofsted re-notified a deferred inspection, set Deferral to Granted."))
+    most = spec.get("max_notice_school_days")
+    if most is not None and insp.deferral != "Granted":
+        # "Up to 2 school days before": the school days after the call up to and including the start.
+        notice = sum(1 for i in range(1, (insp.start_date - notified).days + 1)
+                     if cal.is_school_day(notified + timedelta(days=i)))
+        if notice > int(most):
+            out.append(_warn(insp, "Start date", f"{insp.start_date:%d/%m/%Y}",
+                             f"Ofsted calls up to {most} school days before a {insp.inspection_type} inspection, but "
+                             f"{notice} school days separate the call and the start",
+                             "check the dates; if a deferral moved the start, set Deferral to Granted."))
+    return out
+
+
+def _holidays(insp: Inspection, on_site: int, cal: WorkingCalendar, holidays: list[Holiday]) -> list[Problem]:
+    out = []
+    end = last_day(insp, on_site, cal)
+    d = insp.start_date
+    while d <= end:
+        h = _holiday(d, holidays) if cal.is_working_day(d) else None
+        if h:
+            out.append(_warn(insp, "Start date", f"{insp.start_date:%d/%m/%Y}",
+                             f"inspection day {d:%A %d/%m/%Y} falls in the school holiday '{h.name}' "
+                             f"({h.first:%d/%m/%Y}-{h.last:%d/%m/%Y})",
+                             "check the Start date and the Holidays sheet: Ofsted inspects on school days."))
+            break
+        d += timedelta(days=1)
+    if insp.final_feedback_at:
+        h = _holiday(insp.final_feedback_at.date(), holidays)
+        if h:
+            out.append(_warn(insp, "Final feedback at", f"{insp.final_feedback_at:%d/%m/%Y %H:%M}",
+                             f"final feedback falls in the school holiday '{h.name}'",
+                             "check Final feedback at and the Holidays sheet."))
+    return out
+
+
+def schedule_problems(tracker: Tracker, rules: Rules) -> list[Problem]:
+    """Warnings for every inspection whose dates do not fit Ofsted's pattern or the school holidays."""
+    types = rules.extra.get("contact_plan", {}).get("types", {})
+    cal = WorkingCalendar(school_holidays=tuple((h.first, h.last) for h in tracker.holidays))
+    out = []
+    for insp in tracker.inspections:
+        spec = types.get(f"{insp.framework}.{insp.inspection_type}", {})
+        out += _pattern(insp, spec, cal)
+        out += _holidays(insp, int(spec.get("on_site_days", 2)), cal, tracker.holidays)
+    return out
