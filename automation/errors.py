@@ -67,9 +67,28 @@ class MissingExtra(TrackerError):
     def __init__(self, module: str, extra: str, purpose: str):
         super().__init__(
             f"{purpose} needs the '{module}' package, which is not installed. "
-            f"Install it with: pip install 'ofsted-tracker[{extra}]'"
+            f"Install it with: {install_command(extra)}"
         )
         self.extra = extra
+
+
+def install_command(extra: str) -> str:
+    """The pip command that adds an extra for how this copy was installed. The package is not
+    on PyPI, so `pip install 'ofsted-tracker[x]'` would fetch nothing (or a squatter's package):
+    from a checkout it is the editable install; otherwise the extra's own requirements."""
+    from pathlib import Path
+
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").is_file():
+        return f"pip install -e '{checkout}[{extra}]'"
+    try:
+        from importlib.metadata import requires
+
+        reqs = [r.split(";")[0].strip() for r in requires("ofsted-tracker") or ()
+                if f'extra == "{extra}"' in r.replace("'", '"')]
+    except Exception:  # metadata missing (a copied folder): say what the extra is called
+        reqs = []
+    return "pip install " + " ".join(f"'{r}'" for r in reqs) if reqs else f"install the '{extra}' extra of ofsted-tracker"
 
 
 @dataclass(frozen=True)

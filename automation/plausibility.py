@@ -86,3 +86,57 @@ def schedule_problems(tracker: Tracker, rules: Rules) -> list[Problem]:
         out += _pattern(insp, spec, cal)
         out += _holidays(insp, int(spec.get("on_site_days", 2)), cal, tracker.holidays)
     return out
+
+
+# --- Day/month slips: a date read day first that the officer may have meant month first.
+
+def other_reading(d: date) -> date | None:
+    """The same date with day and month swapped, where both readings are real dates (else None)."""
+    if d.day > 12 or d.day == d.month:
+        return None
+    return d.replace(month=d.day, day=d.month)
+
+
+def long_date(d: date) -> str:
+    """A date in words (3 December 2026), so neither reading can be mistaken."""
+    return f"{d.day} {d:%B %Y}"
+
+
+def how_read(raw, d: date) -> str:
+    """How the cell was read: a typed text date, or a date Excel stored."""
+    if isinstance(raw, str):
+        return f"The text '{raw.strip()}' is read day first, as {long_date(d)}."
+    return f"Excel stored it as {long_date(d)}: UK Excel reads a date typed month first the other way round."
+
+
+def notice_slips(notified: date, start: date, most: int) -> dict[str, date]:
+    """When Start date does not follow Notified at within `most` days but would with one (or both)
+    read the other way round: the likely intended date by column (else empty)."""
+    def fits(n: date | None, s: date | None) -> bool:
+        return n is not None and s is not None and 0 <= (s - n).days <= most
+
+    if fits(notified, start):
+        return {}
+    n2, s2 = other_reading(notified), other_reading(start)
+    for n, s in ((n2, start), (notified, s2), (n2, s2)):
+        if fits(n, s):
+            return {col: d for col, d, was in (("Notified at", n, notified), ("Start date", s, start)) if d != was}
+    return {}
+
+
+def middle(days: list[date]) -> date | None:
+    """The median of some dates (the lower middle for an even count), or None."""
+    if not days:
+        return None
+    return sorted(days)[(len(days) - 1) // 2]
+
+
+def neighbour_slip(d: date, around: list[date], far: int, near: int, today: date | None) -> tuple[date, date] | None:
+    """(likely intended date, the neighbours' middle date) when `d` is `far` days or more from
+    the rows around it but its other reading is within `near` days of them (and not in the future)."""
+    ref, alt = middle(around), other_reading(d)
+    if ref is None or alt is None or abs((d - ref).days) < far or abs((alt - ref).days) > near:
+        return None
+    if today is not None and alt > today:
+        return None
+    return alt, ref

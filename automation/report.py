@@ -6,10 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from automation.followups import DONE, NOT_NEEDED, OPEN, PAST
-
-# The run's stages in order, and the message purposes each one sends (by prefix).
-STAGES = (("Contact plans", ("contact_plan", "deferral")), ("Concerns", ("concern",)),
-          ("Feedback forms", ("feedback_form",)), ("Reminders", ("digest", "overdue_escalation")))
+from automation.purposes import STAGES, words
 
 
 def _count(n: int, word: str) -> str:
@@ -32,7 +29,7 @@ def stage_lines(result) -> list[str]:
         if label == "Reminders":
             lines.append(_follow_up_line(result, n))
             n += 1
-        by = Counter(m.purpose.replace("_", " ") for m in mine)
+        by = Counter(words(m.purpose) for m in mine)
         what = ", ".join(f"{k} x{v}" for k, v in sorted(by.items())) if mine else "nothing to send"
         if label == "Feedback forms":
             what = _forms_done(result) + what

@@ -3,37 +3,35 @@ Plan and apply are separate so --dry-run shows exactly what the run would do."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from filelock import FileLock, Timeout
-
-from automation.calendar import LONDON, WorkingCalendar
 from automation.config import Config
 from automation.context import Context
-from automation.errors import Problem, TrackerError, WorkbookLocked
+from automation.errors import Problem, WorkbookLocked
 from automation.followups import compiled
-from automation.forms.runner import prepare_forms
-from automation.errors import MailError
+from automation.forms.runner import FormsRun, plan_forms, write_forms
 from automation.mail.delivery import (DeliveryReport, Policy, caught_up, deliver, settle_interrupted,
                                       stored_retries, unconfirmed_advice)
-from automation.mail.journal import Journal, Record, is_corrupt, open_checked
-from automation.mail.message import OutgoingMessage, Renderer
-from automation.mail.states import (DONE_FOR_HISTORY, FINAL, IN_FLIGHT, LEGACY, MAYBE_GONE, UNDELIVERED,
-                                    SendState)
+from automation.mail.journal import Journal, Record
+from automation.mail.message import OutgoingMessage
+from automation.mail.states import FINAL, IN_FLIGHT, MAYBE_GONE, UNDELIVERED, SendState
 from automation.mail.transport import Transport
 from automation.outcomes import consistency_problems
-from automation.paths import email_templates_dir
-from automation.rules import Rules, load_rules
+from automation.oversight.hook import after_run
+from automation.purposes import Purpose, words
+from automation.review.service import reviews_to_write
+# The session layer, re-exported: older callers (and tests) import these from here.
+from automation.session import (Session, journal_path, load_context, logged_sent_ids, note_moved_aside,  # noqa: F401
+                                open_session, run_lock, READ, WRITE)
 from automation.status import status
 from automation.steps import STEPS
 from automation.update import TrackerUpdate
-from automation.validate import build_tracker
-from automation.workbook.safety import PartLimits
-from automation.workbook.store import WorkbookStore
+from automation.workbook.protocol import TrackerStore
 
 
 @dataclass
@@ -46,7 +44,7 @@ class RunResult:
     cells_written: int | None = 0  # with dry_run: what a real run would write
     save_note: str = ""
     notes: list[str] = field(default_factory=list)
-    forms: object = None  # the feedback forms written and read (automation.forms.runner.FormsRun)
+    forms: FormsRun | None = None  # the feedback forms written and read
     settled: list[Record] = field(default_factory=list)  # what an earlier run left in flight, settled now
 
 
@@ -66,7 +64,7 @@ def plan(ctx: Context) -> list[OutgoingMessage]:
 
 def tool_update(ctx: Context, records: list[Record]) -> TrackerUpdate:
     """The tool's cells as they should now be, from the tracker, the journal and the date."""
-    follow = compiled(ctx)  # issue 5: the Follow-ups sheet, and what Status needs from it
+    follow = compiled(ctx)  # the Follow-ups sheet, and what Status needs from it
     upd = TrackerUpdate(found_at=ctx.now, problems=list(ctx.tracker.problems), follow_ups=follow.follow_ups)
     upd.problems += follow.problems + [p for i in ctx.tracker.inspections for p in consistency_problems(i, ctx.rules)]
     # Test mode (redirect_to) sent everything to the tester only: the real plans are still to
@@ -76,7 +74,7 @@ def tool_update(ctx: Context, records: list[Record]) -> TrackerUpdate:
         records = []
     plan_sent = {}
     for r in records:  # the promise is the school's acknowledgement: its copy, really sent
-        if r.purpose == "contact_plan_school" and r.state == SendState.SENT:
+        if r.purpose == Purpose.CONTACT_PLAN_SCHOOL and r.state == SendState.SENT:
             plan_sent.setdefault(r.inspection_id, r.updated_at)
     for insp in ctx.tracker.inspections:
         if insp.id_is_new:
@@ -117,7 +115,7 @@ def _email_problems(ctx: Context, records: list[Record], upd: TrackerUpdate) -> 
     flagged: set[int] = set()  # the row's Status names its first email problem (the plan before its calls)
     for r in records:
         if r.state in UNDELIVERED and not _superseded(r, records):
-            what = f"the {r.purpose.replace('_', ' ')} email ({r.message_id})"
+            what = f"the {words(r.purpose)} email ({r.message_id})"
             if r.state == SendState.UNCONFIRMED:
                 fix = unconfirmed_advice(r.transport).replace("MESSAGE-ID", r.message_id)
             else:
@@ -129,7 +127,7 @@ def _email_problems(ctx: Context, records: list[Record], upd: TrackerUpdate) -> 
             for addr, why in r.refused.items():
                 if not caught_up(r, addr, records):
                     _report(upd, flagged, rows.get(r.inspection_id), r, addr,
-                            f"the {r.purpose.replace('_', ' ')} email ({r.message_id}) went to the others, "
+                            f"the {words(r.purpose)} email ({r.message_id}) went to the others, "
                             f"but {addr} refused it: {why}", _refused_fix(r, why), f"refused by {addr}")
 
 
@@ -139,12 +137,12 @@ def _report(upd: TrackerUpdate, flagged: set[int], row: int | None, r: Record, v
                                 "Status" if row else "Message ID", value, message, fix))
     if row and row not in flagged:
         flagged.add(row)
-        upd.set(row, "Status", f"Problem: {r.purpose.replace('_', ' ')} email {short} — see Email log")
+        upd.set(row, "Status", f"Problem: {words(r.purpose)} email {short} — see Email log")
 
 
 def _refused_fix(r: Record, why: str) -> str:
     again = " A temporary refusal (a 4xx code) is tried again by itself." if why[:1] == "4" else ""
-    if r.purpose in ("contact_plan_internal", "contact_plan_school"):
+    if r.purpose in (Purpose.CONTACT_PLAN_INTERNAL, Purpose.CONTACT_PLAN_SCHOOL):
         return ("correct the address in the tracker: the next run sends the plan to that recipient only "
                 "(the others already have it)." + again)
     return ("correct the address in the tracker, and forward this email (find it by its Message ID in the "
@@ -167,112 +165,110 @@ def _log_row(r: Record, ctx: Context) -> dict:
             "Transport": r.transport, "Result": result, "Message ID": r.message_id}
 
 
-def journal_path(workbook: Path, cfg: Config) -> Path:
-    """The journal shared by every way the product runs on this tracker."""
-    name = f"{workbook.stem}.journal.sqlite" if not cfg.redirect_to else f"{workbook.stem}.test-journal.sqlite"
-    return cfg.resolve(workbook, cfg.state_dir) / name
+@dataclass
+class RunPlan:
+    """What a run would do, as data: a dry run and a preview print and save this very object,
+    and a real run applies it, so what is shown can never drift from what is done."""
+
+    session: Session
+    context: Context
+    messages: list[OutgoingMessage]  # each with its reason (OutgoingMessage.reason)
+    forms: FormsRun  # completed forms read; due forms to write (forms.due)
+    update: TrackerUpdate  # the tool's cells, were every message to go
+    cells: int | None  # how many cells a save would write (None: the store cannot tell)
+    reviews: list[str]  # Inspection IDs whose learning-review checklist is to be written
+    select: Callable[[OutgoingMessage], bool] | None = None
+
+    @property
+    def workbook(self) -> Path:
+        return self.session.workbook
 
 
-def run_lock(workbook: Path, cfg: Config, timeout: float = 60) -> FileLock:
-    """One run at a time per tracker (scheduled run, command line and ribbon alike)."""
-    folder = cfg.resolve(workbook, cfg.state_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(folder / f"{workbook.stem}.lock"), timeout=timeout)
+def plan_run(session: Session, select: Callable[[OutgoingMessage], bool] | None = None,
+             dry_run: bool = False) -> RunPlan:
+    """Read the tracker and decide everything: messages, forms, cells, reviews. Sends and writes
+    nothing (dry_run only changes the notes' wording: "would fill")."""
+    ctx = session.context()
+    forms = plan_forms(session.workbook, session.store, ctx, dry_run)  # completed forms fold into ctx first
+    messages = [m for m in plan(ctx) if select is None or select(m)]
+    update = tool_update(ctx, ctx.history + [_as_record(m, ctx.now) for m in messages])
+    forms.merge_into(update)
+    return RunPlan(session, ctx, messages, forms, update, session.store.pending(update),
+                   [i.inspection_id for i in reviews_to_write(ctx, session.workbook)], select)
 
 
-def load_context(store: WorkbookStore, cfg: Config, now: datetime, journal: Journal | None,
-                 rules: Rules | None = None) -> Context:
-    """Read and check the tracker and gather what the steps need."""
-    rules = rules or load_rules(Path(cfg.rules_dir) if cfg.rules_dir else None)
-    raw = store.load()
-    tracker = build_tracker(raw, rules)
-    cal = WorkingCalendar(cfg.day_start, cfg.day_end, tuple((h.first, h.last) for h in tracker.holidays))
-    history = journal.records() if journal else []
-    ctx = Context(tracker, rules, cfg, cal, cal.local(now), history, Renderer(email_templates_dir()),
-                  logged_sent=logged_sent_ids(raw))
-    if not history and ctx.logged_sent:
-        ctx.notes.append("The send journal is new (was the tracker moved or renamed?): messages the Email log "
-                         "shows as sent are not sent again.")
-    return ctx
+def preview(p: RunPlan) -> RunResult:
+    """The plan as a dry run's result: nothing sent or written."""
+    write_forms(p.forms, p.context, dry_run=True)
+    p.context.notes += [f"{iid}: learning review requested — a checklist would be written" for iid in p.reviews]
+    return RunResult(p.context, p.messages, p.update, cells_written=p.cells, notes=p.context.notes, forms=p.forms)
 
 
-# Email log results that mean "it went, or may have": never re-sent without the journal's say.
-_LOGGED_AS_GONE = tuple(s.value for s in DONE_FOR_HISTORY) + tuple(k for k, v in LEGACY.items() if v in DONE_FOR_HISTORY)
-
-
-def logged_sent_ids(raw) -> set[str]:
-    """Message-IDs the tracker's Email log records as sent (or possibly sent), test mode aside."""
-    log = raw.sheets.get("Email log")
-    if log is None:
-        return set()
-    return {str(c["Message ID"]).strip() for _, c in log.rows if c.get("Message ID")
-            and str(c.get("Result", "")).strip().lower().startswith(_LOGGED_AS_GONE)
-            and "test mode" not in str(c.get("Transport", ""))}
+def apply(p: RunPlan, get_transport: Callable[[], Transport], sleep=None,
+          settled: list[Record] | None = None, done_sending: Callable[[], None] = lambda: None) -> RunResult:
+    """Carry the plan out: write the due forms, send (with the journal's retries), update the
+    tracker from what the journal says went, then the files that follow from it."""
+    s, ctx = p.session, p.context
+    write_forms(p.forms, ctx)
+    messages = list(p.messages)
+    messages += [m for m in stored_retries(s.journal, messages, ctx.now) if p.select is None or p.select(m)]
+    report = None
+    try:
+        if messages:
+            # deliver() looks each key up in the journal again, so a key settled since planning is not re-sent.
+            report = deliver(messages, get_transport(), s.journal, lambda: ctx.now,
+                             Policy(allowed_domains=s.config.allowed_domains), sleep or time.sleep)
+    finally:
+        done_sending()  # the connection is not held open while the tracker is written
+    records = s.journal.records()
+    update = tool_update(ctx, records)
+    if s.moved:
+        note_moved_aside(update, s.moved)
+    p.forms.merge_into(update)
+    result = RunResult(ctx, messages, update, report, notes=ctx.notes, forms=p.forms, settled=settled or [])
+    try:
+        result.cells_written = s.store.save(update)
+        result.saved = True
+    except WorkbookLocked as exc:
+        result.save_note = (f"{exc} Nothing is lost: every email sent is in the journal, "
+                            "and the next run writes these updates.")
+    # Tool-owned files from this run's outcome: the follow-ups just compiled, not the sheet as read.
+    after = ctx
+    if update.follow_ups is not None:
+        after = dataclasses.replace(ctx, tracker=dataclasses.replace(ctx.tracker, follow_ups=list(update.follow_ups)))
+    result.notes.extend(after_run(s.workbook, s.store, after, records))
+    return result
 
 
 def run(workbook: Path, cfg: Config, now: datetime, transport: Transport | None = None,
-        dry_run: bool = False, sleep=None, lock_timeout: float = 60, store=None,
+        dry_run: bool = False, sleep=None, lock_timeout: float = 60, store: TrackerStore | None = None,
         select: Callable[[OutgoingMessage], bool] | None = None) -> RunResult:
     """The scheduled run; with dry_run nothing is sent or written.
 
     `store` reads and writes the tracker (default: the openpyxl/XML store on the file;
     the ribbon passes its live-workbook store). `select` narrows what is sent (e.g. one
     inspection, for a ribbon button); the tracker update still covers every row."""
-    workbook = Path(workbook)
-    store = store or WorkbookStore(workbook, limits=PartLimits.from_section(cfg.section("workbook"), cfg.source))
     if dry_run:
-        ctx = load_context(store, cfg, now, _existing_journal(workbook, cfg))
-        forms = prepare_forms(workbook, store, ctx, dry_run=True)  # feedback forms (issue 5B)
-        messages = [m for m in plan(ctx) if select is None or select(m)]
-        fake = [_as_record(m, ctx.now) for m in messages]
-        update = tool_update(ctx, ctx.history + fake)
-        forms.merge_into(update)  # feedback forms (issue 5B)
-        # cells_written: what a real run would write (a live-workbook store may not say: None)
-        pending = store.pending(update) if hasattr(store, "pending") else None
-        return RunResult(ctx, messages, update, cells_written=pending, notes=ctx.notes, forms=forms)
-    try:
-        lock = run_lock(workbook, cfg, lock_timeout)
-        lock.acquire()
-    except Timeout:
-        raise TrackerError(f"Another run on {workbook.name} is in progress (lock in {cfg.state_dir}); "
-                           "it will finish in a moment — try again then.")
-    except OSError as exc:
-        raise _state_trouble(workbook, cfg, exc)
-    try:
-        return _apply(workbook, store, cfg, now, transport, sleep, select)
-    finally:
-        lock.release()
+        with open_session(workbook, cfg, now, store=store, journal=READ) as s:
+            return preview(plan_run(s, select, dry_run=True))
+    with open_session(workbook, cfg, now, store=store, journal=WRITE, lock=True, lock_timeout=lock_timeout) as s:
+        made = [transport] if transport is not None else []
 
+        def get_transport() -> Transport:
+            if not made:
+                from automation.mail.factory import make_transport
+                made.append(make_transport(cfg, s.workbook))
+            return made[0]
 
-def _state_trouble(workbook: Path, cfg: Config, exc: Exception) -> MailError:
-    """One line for a state folder that cannot be written (read-only, full disk, a file in its place)."""
-    folder = cfg.resolve(workbook, cfg.state_dir)
-    why = getattr(exc, "strerror", None) or str(exc)
-    return MailError(f"Cannot write the state folder {folder} ({why}), which keeps the send journal and run lock "
-                     f"of {workbook.name} — make it writable or free disk space (or set [paths] state_dir), then "
-                     "run again; nothing was sent.")
+        def close() -> None:
+            if made:
+                made.pop().close()
 
-
-def _open_journal(workbook: Path, cfg: Config, now: datetime) -> tuple[Journal, Path | None]:
-    """The tracker's journal; a corrupt one is moved aside and a fresh one started."""
-    import sqlite3
-
-    try:
-        return open_checked(journal_path(workbook, cfg), now)
-    except (OSError, sqlite3.Error) as exc:
-        raise _state_trouble(workbook, cfg, exc)
-
-
-def _moved_aside(ctx: Context, upd: TrackerUpdate, moved: Path) -> None:
-    """Say, in the summary and on the Problems sheet, that the journal was unreadable."""
-    line = (f"The send journal could not be read (corrupt or cut short) and was moved aside to {moved}; "
-            "a new one was started, and messages the Email log shows as sent are not sent again.")
-    ctx.notes.insert(0, line)
-    upd.problems.append(Problem("warning", "Email log", None, None, moved.name,
-                                "the send journal could not be read (corrupt or cut short) and was moved aside",
-                                "nothing to do for the emails: the Email log stands in for it, so nothing it shows "
-                                "as sent goes again. Keep the moved file for IT; if this happens again, the disk or "
-                                "share holding the state folder may be failing."))
+        try:
+            settled = _settle_first(s.journal, get_transport, s.now)  # before anything is planned
+            return apply(plan_run(s, select), get_transport, sleep, settled, close)
+        finally:
+            close()
 
 
 def _settle_first(journal: Journal, get_transport, now: datetime) -> list[Record]:
@@ -280,67 +276,6 @@ def _settle_first(journal: Journal, get_transport, now: datetime) -> list[Record
     if not any(r.state in IN_FLIGHT or r.state == SendState.UNCONFIRMED for r in journal.records()):
         return []
     return settle_interrupted(journal, get_transport(), now)
-
-
-def _apply(workbook, store, cfg, now, transport, sleep, select=None) -> RunResult:
-    local = now.astimezone(LONDON)
-    journal, moved = _open_journal(workbook, cfg, local)
-    made = [transport] if transport is not None else []
-
-    def get_transport():
-        if not made:
-            from automation.mail.factory import make_transport
-            made.append(make_transport(cfg, workbook))
-        return made[0]
-
-    try:
-        try:
-            settled = _settle_first(journal, get_transport, local)
-            ctx = load_context(store, cfg, now, journal)
-            forms = prepare_forms(workbook, store, ctx)  # feedback forms (issue 5B): write due, read completed
-            messages = [m for m in plan(ctx) if select is None or select(m)]
-            messages += [m for m in stored_retries(journal, messages, ctx.now) if select is None or select(m)]
-            report = None
-            if messages:
-                report = deliver(messages, get_transport(), journal, lambda: ctx.now,
-                                 Policy(allowed_domains=cfg.allowed_domains), sleep or time.sleep)
-        finally:
-            if made:
-                made[0].close()
-        update = tool_update(ctx, journal.records())
-        if moved:
-            _moved_aside(ctx, update, moved)
-        forms.merge_into(update)  # feedback forms (issue 5B): outcomes into blank tracker cells
-        result = RunResult(ctx, messages, update, report, notes=ctx.notes, forms=forms, settled=settled)
-        try:
-            result.cells_written = store.save(update)
-            result.saved = True
-        except WorkbookLocked as exc:
-            result.save_note = (f"{exc} Nothing is lost: every email sent is in the journal, "
-                                "and the next run writes these updates.")
-        # Learning-review checklists and the oversight workbook (issue 6): tool-owned files.
-        from automation.oversight.hook import after_run
-        result.notes.extend(after_run(workbook, store, ctx, journal.records()))
-        return result
-    finally:
-        journal.close()
-
-
-def _existing_journal(workbook: Path, cfg: Config) -> Journal | None:
-    """The journal for a dry run, if there is a readable one (a corrupt one is left for a real run)."""
-    import sqlite3
-
-    path = journal_path(workbook, cfg)
-    if not path.exists():
-        return None
-    try:
-        journal = Journal(path)
-        journal.check()
-        return journal
-    except sqlite3.DatabaseError as exc:
-        if is_corrupt(exc):
-            return None
-        raise _state_trouble(workbook, cfg, exc)
 
 
 def _as_record(m: OutgoingMessage, now: datetime) -> Record:

@@ -4,13 +4,13 @@ sheet, row, column and value with what to do; a bad row never stops the good one
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 
 from automation import values as V
 from automation.calendar import LONDON
 from automation.errors import Problem, WorkbookError, visible
 from automation.model import FollowUp, Holiday, Inspection, School, Staff, SupportOffer, Tracker
-from automation.plausibility import schedule_problems
+from automation.plausibility import how_read, long_date, neighbour_slip, notice_slips, other_reading, schedule_problems
 from automation.rules import Rules
 from automation.workbook import schema
 from automation.workbook.raw import Formula, RawSheet, RawWorkbook
@@ -81,8 +81,10 @@ class _Row:
         return ""
 
 
-def build_tracker(raw: RawWorkbook, rules: Rules) -> Tracker:
-    """The domain Tracker and its problems from a raw workbook."""
+def build_tracker(raw: RawWorkbook, rules: Rules, now: datetime | None = None) -> Tracker:
+    """The domain Tracker and its problems from a raw workbook. `now` (from the edge's clock)
+    lets a Notified at in the future hold its row back; without it dates are not checked against
+    the clock."""
     missing = [s.name for s in schema.REQUIRED if s.name not in raw.sheets]
     if missing:
         raise WorkbookError(f"The tracker has no sheet named {', '.join(repr(m) for m in missing)} — "
@@ -93,7 +95,7 @@ def build_tracker(raw: RawWorkbook, rules: Rules) -> Tracker:
             _sheet_problems(raw.sheets[spec.name], spec, t.problems)
     _staff(raw.sheets["Staff"], rules, t)
     _schools(raw.sheets["Schools"], rules, t)
-    _inspections(raw.sheets["Inspections"], rules, t)
+    _inspections(raw.sheets["Inspections"], rules, t, _london(now))
     _follow_ups(raw.sheets["Follow-ups"], t)
     if "Holidays" in raw.sheets:
         _holidays(raw.sheets["Holidays"], t)
@@ -196,16 +198,44 @@ def _schools(sheet, rules: Rules, t: Tracker) -> None:
                                 chair_email=r.get("Chair of governors email", V.email, severity="warning") or "")
 
 
-def _notified(r: _Row):
+def _london(now: datetime | None) -> datetime | None:
+    if now is None:
+        return None
+    return now.astimezone(LONDON) if now.tzinfo else now.replace(tzinfo=LONDON)
+
+
+def _notified(r: _Row, now: datetime | None, sense: dict):
     got = r.get("Notified at", V.parse_datetime)
     if got is None:
         return None
     dt, has_time = got
+    if now is not None and _in_future(dt.replace(tzinfo=LONDON), has_time, now, sense):
+        _future(r, dt, has_time, now)
+        return None
     if not has_time:
         r.report("Notified at", dt.strftime("%d/%m/%Y"), "has no time of day; 12:00 is assumed",
                  "type the time Ofsted called, as dd/mm/yyyy hh:mm (it decides the deferral deadline).", "warning")
         dt = datetime.combine(dt.date(), ASSUMED_NOTIFICATION_TIME)
     return dt.replace(tzinfo=LONDON)
+
+
+def _in_future(dt: datetime, has_time: bool, now: datetime, sense: dict) -> bool:
+    # A date typed without a time is "today" all day: only a later day is in the future.
+    if not has_time:
+        return dt.date() > now.date()
+    return dt > now + timedelta(minutes=int(sense.get("future_grace_minutes", 30)))
+
+
+def _future(r: _Row, dt: datetime, has_time: bool, now: datetime) -> None:
+    """An error, so the row waits: nothing is sent for a notification that has not happened."""
+    shown = dt.strftime("%d/%m/%Y %H:%M" if has_time else "%d/%m/%Y")
+    alt = other_reading(dt.date())
+    hint = f"; did you mean {long_date(alt)}?" if alt and alt <= now.date() else ""
+    r.report("Notified at", shown,
+             f"Notified at is in the future ({long_date(dt.date())}{dt:, %H:%M}; it is now {now:%d/%m/%Y %H:%M}) — "
+             f"nothing is sent for this inspection until then{hint}",
+             "check the date (day first: dd/mm/yyyy hh:mm) and correct it; if Ofsted really called for then, "
+             "leave it: the row is held back until that time.")
 
 
 def _grades(r: _Row, fw, rules: Rules) -> dict[str, str]:
@@ -232,21 +262,27 @@ def _grades(r: _Row, fw, rules: Rules) -> dict[str, str]:
     return out
 
 
-def _inspections(sheet, rules: Rules, t: Tracker) -> None:
+def _inspections(sheet, rules: Rules, t: Tracker, now: datetime | None = None) -> None:
     seen_ids: dict[str, int] = {}
     seen_keys: dict[tuple, int] = {}
+    sense = rules.extra.get("date_sense", {})
+    dated: list[tuple[_Row, date, set[str]]] = []  # new rows' notification days, for the neighbour check
     for r in _rows(sheet, schema.INSPECTIONS, t.problems):
         urn = r.get("URN", V.urn)
         if urn and urn not in t.schools:
             r.report("URN", urn, f"URN {urn} is not on the Schools sheet (or its row there has errors)",
                      "add the school to the Schools sheet, or correct the URN.")
-        notified = _notified(r)
+        notified = _notified(r, now, sense)
         start = r.get("Start date", V.parse_date)
         fw = rules.framework_on(notified.date()) if notified else None
         itype = r.choice("Inspection type", fw.types if fw else rules.choices("inspection_type"))
+        warned: set[str] = set()  # columns already warned about a day/month slip
         if notified and start and start < notified.date():
-            r.report("Start date", start.strftime("%d/%m/%Y"), f"the start date is before Ofsted's notification ({notified:%d/%m/%Y})",
+            r.report("Start date", start.strftime("%d/%m/%Y"), f"the start date is before Ofsted's notification ({notified:%d/%m/%Y})"
+                     + _slip_hint(r, notified.date(), start, rules, warned),
                      "check both dates: the inspection starts on or after the day Ofsted calls.")
+        if notified and not r.cells.get("Inspection ID") and not r.cells.get("Contact plan sent"):
+            dated.append((r, notified.date(), warned))
         feedback = _opt_datetime(r, "Final feedback at")
         if feedback and start and feedback.date() < start:
             r.report("Final feedback at", feedback.strftime("%d/%m/%Y %H:%M"), "final feedback is before the start date",
@@ -265,16 +301,58 @@ def _inspections(sheet, rules: Rules, t: Tracker) -> None:
         seen_ids[iid], seen_keys[key] = r.number, r.number
         deferral = r.choice("Deferral", rules.choices("deferral"), "warning")
         sent = _opt_datetime(r, "Contact plan sent")
-        _implausible_dates(r, rules, fw, itype, notified, start, deferral, sent)
+        _implausible_dates(r, rules, fw, itype, notified, start, deferral, sent, warned)
         t.inspections.append(_inspection(r, rules, fw, iid, not existing_id, urn, itype, notified, start, feedback,
                                          deferral, sent))
+    _out_of_place(dated, sense, now.date() if now else None)
 
 
-def _implausible_dates(r: _Row, rules: Rules, fw, itype, notified, start, deferral, sent) -> None:
+def _max_notice(rules: Rules) -> int:
+    return int(rules.extra.get("contact_plan", {}).get("timings", {}).get("max_notice_days", 10))
+
+
+def _slip_hint(r: _Row, notified: date, start: date, rules: Rules, warned: set[str]) -> str:
+    """"; did you mean ...?" when reading a date the other way round makes the row's dates fit."""
+    slips = notice_slips(notified, start, _max_notice(rules))
+    warned.update(slips)
+    read = {"Notified at": notified, "Start date": start}
+    return "".join(f"; did you mean {col} {long_date(d)}? {how_read(r.cells.get(col), read[col])}"
+                   for col, d in slips.items())
+
+
+def _out_of_place(dated: list, sense: dict, today: date | None) -> None:
+    """Warn about a new row's Notified at far from the other new rows around it (and today) whose
+    other reading fits them: read as long past, it would get no contact plan at all."""
+    k, far, near = int(sense.get("neighbour_rows", 3)), int(sense.get("far_days", 60)), int(sense.get("near_days", 14))
+    for i, (r, day, warned) in enumerate(dated):
+        if "Notified at" in warned:
+            continue
+        around = [d for _, d, _ in dated[max(0, i - k):i] + dated[i + 1:i + 1 + k]] + ([today] if today else [])
+        got = neighbour_slip(day, around, far, near, today)
+        if got:
+            alt, ref = got
+            r.report("Notified at", day.strftime("%d/%m/%Y"),
+                     f"Notified at {long_date(day)} is {abs((day - ref).days)} days from the other new rows and today "
+                     f"(about {long_date(ref)}); did you mean {long_date(alt)}? {how_read(r.cells.get('Notified at'), day)}",
+                     "if so, retype it day first (dd/mm/yyyy hh:mm): a notification read as long past gets no contact plan.",
+                     "warning")
+
+
+def _implausible_dates(r: _Row, rules: Rules, fw, itype, notified, start, deferral, sent, warned: set[str]) -> None:
     """Warn about dates that are possible but unlikely (a typing slip is the usual cause)."""
     plan = rules.extra.get("contact_plan", {})
     notice = (start - notified.date()).days
-    most = int(plan.get("timings", {}).get("max_notice_days", 10))
+    most = _max_notice(rules)
+    if deferral != "Granted":
+        hint = _slip_hint(r, notified.date(), start, rules, warned)
+        if hint:  # day and month the wrong way round, not a long notice: say which date
+            column = "Notified at" if "Notified at" in warned else "Start date"
+            r.report(column, r.cells.get(column),
+                     f"the start date ({long_date(start)}) is {notice} days from Ofsted's notification "
+                     f"({long_date(notified.date())}), not within {most} days after it{hint}",
+                     "if so, retype the date day first (dd/mm/yyyy), or pick it in Excel; if the dates are right, "
+                     "ignore this warning (or set Deferral to Granted if a deferral moved the start).", "warning")
+            return _sent_early(r, notified, sent)
     # A type with its notice in school days (¶70) is checked against the Holidays (automation/plausibility.py).
     in_school_days = "max_notice_school_days" in plan.get("types", {}).get(f"{fw.key}.{itype}", {})
     if notice > most and deferral != "Granted" and not in_school_days:
@@ -289,6 +367,10 @@ def _implausible_dates(r: _Row, rules: Rules, fw, itype, notified, start, deferr
                  f"the same day (notified {notified:%d/%m/%Y %H:%M})",
                  "check the Start date and Notified at; if the inspection really started the same day, ignore this warning.",
                  "warning")
+    _sent_early(r, notified, sent)
+
+
+def _sent_early(r: _Row, notified, sent) -> None:
     # With no time typed, Notified at is taken as 12:00: a plan sent that morning is not "early".
     time_assumed = notified.time() == ASSUMED_NOTIFICATION_TIME
     if sent and (sent.date() < notified.date() or (sent < notified and not time_assumed)):

@@ -46,7 +46,8 @@ def test_a_password_in_the_backend_section_is_refused():
 
 
 def test_a_missing_extra_names_the_pip_extra_and_sends_nothing(tmp_path, monkeypatch, capsys):
-    """Issue 2 item 1: a backend that is not installed gives one line naming the extra (exit 8)."""
+    """A backend that is not installed gives one line with the install command that works for a
+    checkout (the package is not on PyPI, so `pip install 'ofsted-tracker[ews]'` would not), exit 8."""
     import sys
 
     from automation.cli import main
@@ -59,7 +60,10 @@ def test_a_missing_extra_names_the_pip_extra_and_sends_nothing(tmp_path, monkeyp
                    'username = "svc@la.example.org"\n')
     assert main(["run", str(path), "--config", str(cfg), "--now", "2026-11-16T12:20"]) == 8
     err = capsys.readouterr().err
-    assert "pip install 'ofsted-tracker[ews]'" in err and "Traceback" not in err
+    from pathlib import Path
+
+    checkout = Path(__file__).resolve().parents[1]
+    assert f"pip install -e '{checkout}[ews]'" in err and "Traceback" not in err
     from automation.mail.journal import Journal
     from automation.config import load_config
     from automation.run import journal_path

@@ -13,16 +13,16 @@ from automation import values as V
 from automation.addin.xlstore import XlwingsStore
 from automation.config import Config
 from automation.errors import TrackerError
-from automation.mail.journal import Journal
 from automation.mail.message import OutgoingMessage
 from automation.mail.transport import Transport
 from automation.report import summary_lines, write_previews
 from automation.rules import load_rules
-from automation.steps import concerns, contact_plan
+from automation.purposes import CONTACT_PLAN, Purpose
+from automation.session import read_tracker
 from automation.update import TrackerUpdate
 from automation.validate import build_tracker
 
-PLAN_PURPOSES = (contact_plan.INTERNAL, contact_plan.SCHOOL, contact_plan.DEFERRAL)
+PLAN_PURPOSES = CONTACT_PLAN
 MAX_LINES = 30  # a message box is not a report: the rest is on the Email log sheet
 
 
@@ -137,7 +137,7 @@ def record_concern(s: Session) -> Outcome:
     if not V.text(cells.get("Concern notes")).strip():
         lead.append("Tip: type what the concern is in 'Concern notes' (internal) — the SIM, AI and CEM see it.")
     s.store.serve_cached_once()  # the run uses what was just read, with the flag set
-    select, _ = _for_row(s, row, (concerns.PURPOSE,))
+    select, _ = _for_row(s, row, (Purpose.CONCERN,))
     result = s.run(select=select)
     problem = _row_problem(result, row)
     if problem:
@@ -175,20 +175,13 @@ def compile_follow_ups(s: Session) -> Outcome:
 def learning_review(s: Session) -> Outcome:
     """The learning-review checklist for the selected inspection (never overwrites one)."""
     from automation.review.service import make_review
-    from automation.run import journal_path, load_context
 
     row = s.selected_row()
-    jpath = journal_path(s.workbook, s.cfg)
-    journal = Journal(jpath) if jpath.exists() else None
-    try:
-        ctx = load_context(s.store, s.cfg, s.now, journal)
-    finally:
-        if journal:
-            journal.close()
+    ctx, raw = read_tracker(s.workbook, s.cfg, s.now, store=s.store)
     iid = _inspection_on_row(ctx.tracker, row)
     if iid is None:
         raise TrackerError(f"Row {row} of the Inspections sheet is not a recorded inspection — select its row and click again.")
-    path, written = make_review(ctx, s.store.raw, s.workbook, iid)
+    path, written = make_review(ctx, raw, s.workbook, iid)
     said = "Checklist written to" if written else "A checklist already exists (kept as it is):"
     return Outcome("Learning review", [f"{iid}: {said} {path}"])
 

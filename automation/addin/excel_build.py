@@ -62,14 +62,22 @@ def powershell_script() -> str:
     return SCRIPT
 
 
-def build_with_excel(src_dir: Path, out: Path, platform: str = sys.platform) -> Path:
-    """Run the script (Windows with Excel only)."""
+def excel_shell(platform: str = sys.platform) -> str:
+    """The PowerShell that drives Excel, or an error saying why this machine cannot: checked
+    before anything is built, so a command never reports a build it then fails to make."""
     if not platform.startswith("win"):
-        raise TrackerError("Building through Excel needs Windows with Excel installed. On this machine, "
-                           "`ofsted-tracker addin build` makes the same add-in from text (unsigned).")
+        raise TrackerError("Building through Excel needs Windows with Excel installed; nothing was built. On this "
+                           "machine, `ofsted-tracker addin build` (without --with-excel) makes the same add-in from text (unsigned).")
     shell = shutil.which("powershell") or shutil.which("pwsh")
     if shell is None:
-        raise TrackerError("PowerShell was not found — run src\\build-in-excel.ps1 from a PowerShell window.")
+        raise TrackerError("PowerShell was not found, so Excel cannot be driven; nothing was built — run "
+                           "`ofsted-tracker addin build`, then src\\build-in-excel.ps1 from a PowerShell window.")
+    return shell
+
+
+def build_with_excel(src_dir: Path, out: Path, platform: str = sys.platform) -> Path:
+    """Run the script (Windows with Excel only)."""
+    shell = excel_shell(platform)
     done = subprocess.run([shell, "-NoProfile", "-ExecutionPolicy", "Bypass", "-File",
                            str(src_dir / "build-in-excel.ps1"), "-Out", str(out)], capture_output=True, text=True)
     if done.returncode != 0:

@@ -2,8 +2,8 @@
 touching a single cell in a loop (each call to Excel is a round trip: per-cell calls are
 what make xlwings slow).
 
-Same interface as automation/workbook/store.py WorkbookStore (load() -> RawWorkbook,
-save(update) -> cells changed), so the run pipeline works on the open workbook. Two ways
+A TrackerStore (automation/workbook/protocol.py), like the file store, so the run
+pipeline works on the open workbook. Two ways
 to Excel, chosen once per button click:
 - the add-in's bulk macros (automation/addin/bulk.py): one call reads every tracker sheet,
   one call writes every block, whatever the tracker's size;
@@ -60,6 +60,11 @@ class XlwingsStore:
                 self._set_path(str(self.book.fullname))
         return self._path
 
+    @property
+    def identity(self) -> Path:
+        """The tracker's file (names the state folder, journal and lock)."""
+        return self.path
+
     def selection(self) -> tuple[str, int] | None:
         """(sheet name, first row) of the officer's selection."""
         if self._use_bulk():
@@ -100,6 +105,11 @@ class XlwingsStore:
         self._write(writes)
         self.raw = None  # read afresh next time
         return changed
+
+    def pending(self, update: TrackerUpdate) -> int:
+        """How many cells save() would change (for a dry run); writes nothing."""
+        raw = self.raw or self.load()
+        return sum(_changed(e, self.grids.get(e.sheet)) for e in plan_edits(raw, update))
 
     def write_cells(self, sheet: str, cells: dict[tuple[int, int], object]) -> None:
         """Write a few cells of a contract sheet that was read (as blocks, like save)."""

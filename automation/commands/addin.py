@@ -1,4 +1,4 @@
-"""addin build / install: the officer ribbon add-in for Excel (issue 7)."""
+"""addin build / install: the officer ribbon add-in for Excel."""
 
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ def register(sub) -> None:
 def cmd_build(args) -> int:
     from automation.addin.build import build_addin
 
+    if args.with_excel:
+        from automation.addin.excel_build import excel_shell
+
+        excel_shell()  # refuse before building anything, rather than after saying "Built"
     target = build_addin(args.out)
     print(f"Built {target} (sources for a build through Excel in {args.out / 'src'}).")
     if args.with_excel:

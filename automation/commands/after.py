@@ -15,7 +15,7 @@ from automation.errors import TrackerError
 
 
 def register(sub) -> None:
-    from automation.commands.basic import parse_now
+    from automation.commands.args import parse_now
 
     p = sub.add_parser("follow-ups", help="compile the Follow-ups sheet from the rules (sends nothing)")
     p.add_argument("workbook", type=Path)
@@ -43,37 +43,34 @@ def cmd_follow_ups(args) -> int:
 
 def _follow_ups(args, cfg, now: datetime, log) -> int:
     from automation.followups import OPEN, compiled
-    from automation.mail.journal import Journal
-    from automation.run import journal_path, load_context, run_lock, tool_update
-    from automation.workbook.store import WorkbookStore
+    from automation.run import tool_update
+    from automation.session import READ, WRITE, note_moved_aside, open_session
 
     def say(line: str) -> None:
         print(line)
         log.info("  %s", line)
 
-    store = WorkbookStore(args.workbook)
-    path = journal_path(args.workbook, cfg)
-    with run_lock(args.workbook, cfg):
-        journal = Journal(path) if path.exists() or not args.dry_run else None
-        try:
-            ctx = load_context(store, cfg, now, journal)
-            result = compiled(ctx)
-            today = ctx.now.date()
-            for fu in result.follow_ups:
-                if fu.state == OPEN:
-                    late = " OVERDUE" if fu.due and fu.due < today else ""
-                    due = f"{fu.due:%d/%m/%Y}" if fu.due else "no date yet"
-                    say(f"  {fu.inspection_id}  {fu.owner or '(no owner)':<20} {due}{late}  {fu.action}")
-            say(f"{len(result.follow_ups)} action(s); {result.new} new, {result.retired} no longer needed.")
-            if args.dry_run:
-                say("Dry run: the tracker was not changed.")
-                return 0
-            written = store.save(tool_update(ctx, journal.records() if journal else []))
-            say(f"Tracker updated ({written} cell(s) written)." if written else "Tracker already up to date.")
+    # A dry run on a tracker that never sent anything creates no journal.
+    mode = READ if args.dry_run else WRITE
+    with open_session(args.workbook, cfg, now, journal=mode, lock=True) as s:
+        ctx = s.context()
+        result = compiled(ctx)
+        today = ctx.now.date()
+        for fu in result.follow_ups:
+            if fu.state == OPEN:
+                late = " OVERDUE" if fu.due and fu.due < today else ""
+                due = f"{fu.due:%d/%m/%Y}" if fu.due else "no date yet"
+                say(f"  {fu.inspection_id}  {fu.owner or '(no owner)':<20} {due}{late}  {fu.action}")
+        say(f"{len(result.follow_ups)} action(s); {result.new} new, {result.retired} no longer needed.")
+        if args.dry_run:
+            say("Dry run: the tracker was not changed.")
             return 0
-        finally:
-            if journal:
-                journal.close()
+        update = tool_update(ctx, s.records())
+        if s.moved:
+            note_moved_aside(update, s.moved)
+        written = s.store.save(update)
+        say(f"Tracker updated ({written} cell(s) written)." if written else "Tracker already up to date.")
+        return 0
 
 
 def _python() -> str:

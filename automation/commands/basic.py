@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from automation.calendar import LONDON
+from automation.commands.args import parse_day, parse_now
 from automation.config import load_config
 from automation.errors import ConfigError, TrackerError, WorkbookError
 from automation.paths import workbook_templates_dir
@@ -29,21 +30,13 @@ def register(sub) -> None:
     p.add_argument("--dry-run", action="store_true", help="show what would be sent and written; do nothing")
     p.add_argument("--preview-dir", type=Path,
                    help="save each message as .eml and .html here to read; implies --dry-run (nothing is sent)")
+    p.add_argument("--force", action="store_true", help="run even if nothing changed since the last clean run")
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("sample", help="write a realistic sample tracker (invented schools) to try the product on")
     p.add_argument("path", type=Path)
-    p.add_argument("--today", type=date.fromisoformat, help="date the sample's inspections around (default: today)")
+    p.add_argument("--today", type=parse_day, help="date the sample's inspections around, e.g. 2026-11-16 or 16/11/2026 (default: today)")
     p.set_defaults(handler=cmd_sample)
-
-
-def parse_now(text: str) -> datetime:
-    """An ISO date-time; without a zone it is London time."""
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        raise SystemExit(f"ofsted-tracker: --now {text!r} is not a date-time like 2026-11-16T13:05")
-    return dt.replace(tzinfo=LONDON) if dt.tzinfo is None else dt
 
 
 def cmd_init(args) -> int:
@@ -94,6 +87,14 @@ def cmd_run(args) -> int:
 
 
 def _run(args, cfg, now: datetime, dry_run: bool, log) -> int:
+    from automation import fingerprint
+
+    if not dry_run:  # nothing changed and nothing due: stop before the heavy imports (automation/fingerprint.py)
+        skipped, before = fingerprint.begin(args.workbook, cfg, args.config, now, args.force)
+        if skipped:
+            print(skipped)
+            log.info("  %s", skipped)
+            return 0
     from automation.report import print_run, summary_lines
     from automation.run import run
     from automation.runlog import log_run
@@ -112,7 +113,10 @@ def _run(args, cfg, now: datetime, dry_run: bool, log) -> int:
         print(line)
         log.info("  %s", line)
     log_run(log, result, summary_lines(result, args.workbook, dry_run))
-    return print_run(result, args.workbook, dry_run=dry_run)
+    code = print_run(result, args.workbook, dry_run=dry_run)
+    if not dry_run:
+        fingerprint.finish(args.workbook, cfg, args.config, before, now, code, result)
+    return code
 
 
 def cmd_sample(args) -> int:
@@ -121,6 +125,8 @@ def cmd_sample(args) -> int:
 
     if args.path.exists():
         raise TrackerError(f"{args.path} already exists — choose a new file name.")
+    if args.path.suffix.lower() != ".xlsx":
+        raise WorkbookError(f"{args.path} should end in .xlsx: the sample is an Excel workbook — choose a name like sample.xlsx.")
     build_sample(args.path, load_rules(), args.today or datetime.now(LONDON).date())
     print(f"Wrote a sample tracker (invented schools and officers) to {args.path}.")
     return 0

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from automation.calendar import LONDON
-from automation.commands.basic import parse_now
+from automation.commands.args import parse_now
 from automation.config import load_config
 
 
@@ -22,14 +22,14 @@ def register(sub) -> None:
 
 def cmd_forms(args) -> int:
     from automation.report import print_run
+    from automation.purposes import Purpose
     from automation.run import run
-    from automation.steps.feedback_form import PURPOSE
 
     cfg = load_config(args.config)
     now = args.now or datetime.now(LONDON)
     # The whole run keeps the tracker's own cells right; only the forms' emails are sent now
     # (contact plans and the rest wait for the scheduled run).
-    result = run(args.workbook, cfg, now, dry_run=args.dry_run, select=lambda m: m.purpose == PURPOSE)
+    result = run(args.workbook, cfg, now, dry_run=args.dry_run, select=lambda m: m.purpose == Purpose.FEEDBACK_FORM)
     folder = cfg.resolve(args.workbook, cfg.forms_dir)
     print(f"Feedback forms folder: {folder} ({len(result.context.forms)} completed form(s) read).")
     return print_run(result, args.workbook, dry_run=args.dry_run)

@@ -12,6 +12,7 @@ from automation.calendar import LONDON
 from automation.config import load_config
 from automation.errors import MailError, TrackerError
 from automation.mail.states import HANDED_OVER, SendState
+from automation.purposes import Purpose
 
 # What an officer can decide for a message the product could not settle itself.
 SETTLE = {
@@ -56,7 +57,7 @@ def test_message(cfg, to: str, now: datetime):
             f"Transport: {cfg.transport}; config: {cfg.source}; sent {now:%d %B %Y %H:%M}.\n"
             "If you can read this, the mail settings work. No school was contacted.\n")
     return build_message(sender=cfg.sender, to=[to], subject=f"ofsted-tracker test message ({cfg.transport})",
-                         text=text, html=None, inspection_id="TEST", purpose="transport_test",
+                         text=text, html=None, inspection_id="TEST", purpose=Purpose.TRANSPORT_TEST,
                          version=int(now.timestamp()), when=now, reason="mail test command")
 
 
@@ -87,7 +88,7 @@ def cmd_test(args) -> int:
 
 def _journal(args):
     from automation.mail.journal import Journal
-    from automation.run import journal_path
+    from automation.session import journal_path
 
     cfg = load_config(args.config)
     path = journal_path(args.workbook, cfg)
@@ -129,7 +130,7 @@ def _count(n: int, word: str) -> str:
 
 
 def cmd_settle(args) -> int:
-    from automation.run import run_lock
+    from automation.session import run_lock
 
     cfg, journal = _journal(args)
     try:

@@ -1,5 +1,5 @@
-"""review, oversight, summary and import-schools: learning reviews and leadership oversight
-(issue 6). Thin: each reads the tracker and calls the library."""
+"""review, oversight, summary and import-schools: learning reviews and leadership oversight.
+Thin: each opens the tracker (automation/session.py) and calls the library."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from automation.calendar import LONDON
-from automation.commands.basic import parse_now
+from automation.commands.args import parse_now
 from automation.config import load_config
 
 
@@ -50,10 +50,11 @@ def _now(args) -> datetime:
 
 
 def cmd_review(args) -> int:
-    from automation.review.service import load_for_reports, make_review
+    from automation.review.service import make_review
+    from automation.session import read_tracker
 
     cfg = load_config(args.config)
-    ctx, raw = load_for_reports(args.workbook, cfg, _now(args))
+    ctx, raw = read_tracker(args.workbook, cfg, _now(args))
     path, written = make_review(ctx, raw, args.workbook, args.inspection_id, overwrite=args.replace)
     if written:
         print(f"Learning-review checklist written: {path}")
@@ -65,10 +66,10 @@ def cmd_review(args) -> int:
 
 def cmd_oversight(args) -> int:
     from automation.oversight.service import refresh_oversight
-    from automation.review.service import load_for_reports
+    from automation.session import read_tracker
 
     cfg = load_config(args.config)
-    ctx, raw = load_for_reports(args.workbook, cfg, _now(args))
+    ctx, raw = read_tracker(args.workbook, cfg, _now(args))
     path = refresh_oversight(ctx, raw, args.workbook)
     print(f"Oversight workbook written: {path}")
     return 0
@@ -76,10 +77,10 @@ def cmd_oversight(args) -> int:
 
 def cmd_summary(args) -> int:
     from automation.oversight.summary import write_summary
-    from automation.review.service import load_for_reports
+    from automation.session import read_tracker
 
     cfg = load_config(args.config)
-    ctx, raw = load_for_reports(args.workbook, cfg, _now(args))
+    ctx, raw = read_tracker(args.workbook, cfg, _now(args))
     path = write_summary(ctx, raw, args.workbook, args.term, args.anonymise, args.out)
     print(f"HMI meeting summary for {args.term} written: {path}")
     return 0

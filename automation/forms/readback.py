@@ -10,16 +10,16 @@ from datetime import date, datetime
 
 from automation import values as V
 from automation.context import Context
-from automation.errors import Problem
+from automation.errors import Problem, WorkbookError
 from automation.model import Inspection, School
 from automation.plan.contact import build_plan
 from automation.plan.emails import day, when
 from automation.rules import Framework, Rules
 from automation.safefiles import name_part
 from automation.forms.spec import NO_CATEGORY, Field, FormSpec, form_spec
+from automation.mail.states import DONE_FOR_HISTORY as SENT_STATES  # what the LA did
+from automation.purposes import words
 from automation.status import last_day
-
-from automation.mail.states import DONE_FOR_HISTORY as SENT_STATES  # noqa: E402  what the LA did
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class FilledForm:
     values: dict[str, object]  # key -> cell value
     rows: dict[str, int] = field(default_factory=dict)  # key -> row on the form
     data: bytes = field(default=b"", compare=False, repr=False)  # the file, to attach
+    labels: dict[str, str] = field(default_factory=dict, compare=False)  # key -> column B, e.g. a contact's "when — what"
 
     @property
     def inspection_id(self) -> str:
@@ -58,6 +59,29 @@ class FilledForm:
     @property
     def complete(self) -> bool:
         return V.text(self.values.get("form_complete")).lower() == "yes"
+
+
+CONTACT = "contact:"  # the key prefix of a contact-point row (column A)
+CONTACT_WHEN = "%A %d %B %Y, %H:%M"  # how the form writes a contact's time (plan/dates.py uk())
+
+
+def contact_answers(form: FilledForm) -> tuple[tuple[datetime, bool], ...]:
+    """The officer's Yes/No for each planned contact, by its planned time. Raises WorkbookError
+    when an answered row's time cannot be read: a changed layout must not empty a review."""
+    out = []
+    for key, value in form.values.items():
+        if not key.startswith(CONTACT) or V.text(value) not in ("Yes", "No"):
+            continue
+        label = V.text(form.labels.get(key))
+        try:
+            at = datetime.strptime(label.split(" — ")[0], CONTACT_WHEN)
+        except ValueError:
+            raise WorkbookError(f"The feedback form {form.name}, row {form.rows.get(key, '?')}, column B: "
+                                f"{label!r} does not start with the contact's time as the tool writes it "
+                                "(e.g. 'Friday 4 December 2026, 16:30 — ...') — put the text back as it was, "
+                                "or ask for a new form to be written and copy the answers across.")
+        out.append((at, V.text(value) == "Yes"))
+    return tuple(out)
 
 
 @dataclass
@@ -120,7 +144,7 @@ def contact_points(ctx: Context, insp: Inspection, school: School) -> tuple[Cont
     points = []
     for r in ctx.history:
         if r.inspection_id == insp.inspection_id and r.state in SENT_STATES:
-            what = labels.get(r.purpose, r.purpose.replace("_", " ").capitalize())
+            what = labels.get(r.purpose, words(r.purpose).capitalize())
             points.append(ContactPoint(ctx.calendar.local(r.updated_at), what + (f" (update {r.version})" if r.version > 1 else "")))
     staff = ctx.tracker.staff
     if school.sim in staff and school.ai in staff:

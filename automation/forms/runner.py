@@ -9,15 +9,18 @@ from pathlib import Path
 
 from automation.context import Context
 from automation.errors import Problem, UnsafeFileName, WorkbookError
-from automation.forms.readback import ReadBack, apply_to_inspection, forms_due, read_back
+from automation.forms.readback import FormPlan, ReadBack, apply_to_inspection, forms_due, read_back
 from automation.forms.workbook import read_form, write_form
+from automation.purposes import Purpose
 from automation.safefiles import file_in
 from automation.update import TrackerUpdate
+from automation.workbook.protocol import TrackerStore, current as last_read
 
 
 @dataclass
 class FormsRun:
     folder: Path
+    due: list[tuple[FormPlan, Path]] = field(default_factory=list)  # forms to write, and where
     written: list[Path] = field(default_factory=list)  # written now (or, in a dry run, would be)
     read: list[ReadBack] = field(default_factory=list)  # completed forms read back
 
@@ -35,55 +38,66 @@ def forms_folder(workbook: Path, ctx: Context) -> Path:
     return ctx.config.resolve(Path(workbook), ctx.config.forms_dir)
 
 
-def _existing(folder: Path) -> list[Path]:
+def existing_forms(folder: Path) -> list[Path]:
+    """The forms in the folder ("~$name.xlsx" is Excel's lock file for an open form: not a form)."""
     if not folder.is_dir():
         return []
-    # "~$name.xlsx" is Excel's lock file for a form that is open: not a form.
     return sorted(p for p in folder.glob("*.xlsx") if not p.name.startswith("~$"))
 
 
-def prepare_forms(workbook: Path, store, ctx: Context, dry_run: bool = False) -> FormsRun:
-    """Write due forms and read completed ones; folds the results into ctx (call before plan)."""
+def plan_forms(workbook: Path, store: TrackerStore, ctx: Context, dry_run: bool = False) -> FormsRun:
+    """Read completed forms (folding them into ctx: call before planning messages) and list the
+    due forms to write; writes nothing. dry_run only changes the wording of the notes."""
     out = FormsRun(forms_folder(workbook, ctx))
-    files = _existing(out.folder)
+    files = existing_forms(out.folder)
     # Forms already there, by file name or (for a form copied by hand) by the ID typed in it.
     have = {p.name.split(" ", 1)[0] for p in files} | _read_completed(files, store, ctx, out, dry_run)
     for plan in forms_due(ctx):
         if plan.inspection.inspection_id in have:
             continue  # never overwrite a form an officer may be filling in
         try:
-            path = file_in(out.folder, plan.file_name)
-            if not dry_run:
-                write_form(path, plan.spec, plan.values, plan.contacts, ctx.config.la_name)
+            out.due.append((plan, file_in(out.folder, plan.file_name)))
         except UnsafeFileName:
             ctx.tracker.problems.append(Problem(
                 "error", "Inspections", plan.inspection.row, "Inspection ID", plan.file_name,
                 f"the feedback form's file name would not be inside {out.folder}, so it was not written",
                 "correct the Inspection ID here or the School name on the Schools sheet, then run again."))
-            continue
+    return out
+
+
+def write_forms(forms: FormsRun, ctx: Context, dry_run: bool = False) -> None:
+    """Write the due forms (in a dry run, only say they would be); a failure is a Problem."""
+    for plan, path in forms.due:
+        try:
+            if not dry_run:
+                write_form(path, plan.spec, plan.values, plan.contacts, ctx.config.la_name)
         except OSError as exc:
             ctx.tracker.problems.append(Problem(
                 "warning", "Inspections", plan.inspection.row, None, plan.inspection.inspection_id,
-                f"the feedback form could not be written to {out.folder} ({exc.strerror or exc})",
+                f"the feedback form could not be written to {forms.folder} ({exc.strerror or exc})",
                 "check the forms folder exists and can be written to ([feedback_forms] folder); the next run tries again."))
             continue
-        out.written.append(path)
+        forms.written.append(path)
         ctx.notes.append(f"{plan.inspection.inspection_id}: feedback form {'would be ' if dry_run else ''}written to {path}")
+
+
+def prepare_forms(workbook: Path, store: TrackerStore, ctx: Context, dry_run: bool = False) -> FormsRun:
+    """Write due forms and read completed ones; folds the results into ctx (call before plan)."""
+    out = plan_forms(workbook, store, ctx, dry_run)
+    write_forms(out, ctx, dry_run)
     return out
 
 
 def _read_completed(files: list[Path], store, ctx: Context, out: FormsRun, dry_run: bool) -> set[str]:
     """Read back every completed form; returns the Inspection IDs of all the forms read."""
-    from automation.steps.feedback_form import PURPOSE
-
     by_id = {i.inspection_id: i for i in ctx.tracker.inspections}
-    sheet = (getattr(store, "raw", None) or store.load()).sheets["Inspections"]
+    sheet = last_read(store).sheets["Inspections"]
     current, columns = dict(sheet.rows), set(sheet.columns)
     seen: dict[str, str] = {}
     ids: set[str] = set()
     for path in files:
         guess = by_id.get(path.name.split(" ", 1)[0])
-        if guess and guess.report_published and ctx.sent(guess.inspection_id, PURPOSE):
+        if guess and guess.report_published and ctx.sent(guess.inspection_id, Purpose.FEEDBACK_FORM):
             continue  # history: read and shared long ago
         try:
             form = read_form(path)

@@ -193,18 +193,20 @@ def read_form(path: Path) -> FilledForm:
     try:
         if SHEET not in wb.sheetnames:
             raise WorkbookError(f"{Path(path).name} has no '{SHEET}' sheet — it is not a feedback form written by the tool.")
-        values, rows, marker = {}, {}, ""
+        values, rows, labels, marker = {}, {}, {}, ""
         for n, cells in enumerate(wb[SHEET].iter_rows(min_col=1, max_col=3, values_only=True), 1):
             key = cells[0] if cells else None
             if n == 1:
                 marker = str(key or "")
             elif isinstance(key, str) and key:
                 values[key], rows[key] = (cells[2] if len(cells) > 2 else None), n
+                if len(cells) > 1 and cells[1] is not None:
+                    labels[key] = str(cells[1])
     finally:
         wb.close()
     parts = marker.split(":")
     if len(parts) != 4 or parts[0] != MARKER:
         raise WorkbookError(f"{Path(path).name} is not a feedback form written by the tool (cell A1 was changed?) — "
                             "ask for a new form to be written and copy the answers across.")
-    return FilledForm(Path(path).name, parts[2], parts[3], values, rows, data)
+    return FilledForm(Path(path).name, parts[2], parts[3], values, rows, data, labels)
 

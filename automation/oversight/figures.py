@@ -10,12 +10,13 @@ from statistics import median
 
 from automation.calendar import WorkingCalendar
 from automation.mail.journal import Record
+from automation.mail.states import DONE_FOR_HISTORY as SENT  # what the LA did
 from automation.model import Inspection, Tracker
 from automation.outcomes import outcome
 from automation.review.timeline import FormFacts, keep_in_touch_points
+from automation.purposes import Purpose
 from automation.rules import Rules
 
-from automation.mail.states import DONE_FOR_HISTORY as SENT  # noqa: E402  what the LA did
 IN_TIME, LATE, NOT_SENT, NOT_DUE = "In time", "Late", "Not sent", "Not yet due"
 NO_DISTRICT = "(no district)"
 
@@ -76,7 +77,7 @@ def outcome_label(insp: Inspection, rules: Rules) -> str:
 
 
 def _acknowledged(insp: Inspection, records: list[Record]) -> datetime | None:
-    sent = [r.updated_at for r in records if r.purpose == "contact_plan_school" and r.state in SENT]
+    sent = [r.updated_at for r in records if r.purpose == Purpose.CONTACT_PLAN_SCHOOL and r.state in SENT]
     return min(sent) if sent else insp.contact_plan_sent
 
 

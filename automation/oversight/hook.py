@@ -1,4 +1,4 @@
-"""The run's hook for issue 6: after the tracker is updated, write a checklist for each newly
+"""After the run has updated the tracker: write a checklist for each newly
 requested learning review (once) and refresh the oversight workbook (when anything changed).
 Never fails the run: a problem becomes a line in the run's summary, and the next run retries."""
 
@@ -11,20 +11,20 @@ from pathlib import Path
 from automation.context import Context
 from automation.errors import TrackerError
 from automation.mail.journal import Record
+from automation.oversight import service as oversight
+from automation.review import service as reviews
+from automation.workbook.protocol import TrackerStore
 
 log = logging.getLogger(__name__)
 
 
-def after_run(workbook: Path, store, ctx: Context, records: list[Record]) -> list[str]:
+def after_run(workbook: Path, store: TrackerStore, ctx: Context, records: list[Record]) -> list[str]:
     """Learning-review checklists and the oversight workbook; lines for the run summary."""
-    from automation.oversight.service import refresh_oversight
-    from automation.review.service import requested_reviews
-
     ctx = dataclasses.replace(ctx, history=list(records), notes=[])
-    raw = getattr(store, "raw", None)
+    raw = store.raw  # None after a save (the file changed): the journal records stand in for its Email log
     notes: list[str] = []
     try:
-        notes += requested_reviews(ctx, raw, workbook)
+        notes += reviews.requested_reviews(ctx, raw, workbook)
     except (TrackerError, OSError) as exc:
         notes.append(f"Learning-review checklists not written: {exc} (the next run tries again).")
     except Exception as exc:  # a fault here must not hide that the run itself completed
@@ -32,7 +32,7 @@ def after_run(workbook: Path, store, ctx: Context, records: list[Record]) -> lis
         notes.append(f"Learning-review checklists not written: unexpected error {exc!r} — please report it; "
                      "the run itself completed.")
     try:
-        path = refresh_oversight(ctx, raw, workbook, only_if_changed=True)
+        path = oversight.refresh_oversight(ctx, raw, workbook, only_if_changed=True)
         if path:
             notes.append(f"Oversight workbook updated: {path}")
     except (TrackerError, OSError) as exc:

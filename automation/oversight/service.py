@@ -8,6 +8,7 @@ from pathlib import Path
 
 from automation.context import Context
 from automation.errors import WorkbookLocked
+from automation.forms.runner import existing_forms
 from automation.oversight.figures import Facts, inspection_facts
 from automation.oversight.settings import report_paths
 from automation.oversight.workbook import build_oversight
@@ -19,20 +20,19 @@ from automation.workbook.writer import file_digest
 def facts_for(ctx: Context, raw: RawWorkbook | None, workbook: Path) -> list[Facts]:
     """Every inspection's facts, with the journal (or the Email log) and the feedback forms."""
     records = ctx.history or log_records(raw)
-    folder = ctx.config.resolve(Path(workbook), getattr(ctx.config, "forms_dir", "forms"))
+    folder = ctx.config.resolve(Path(workbook), ctx.config.forms_dir)
     forms = {}
-    if folder.is_dir():
-        ids = {p.name.split(" ", 1)[0] for p in folder.glob("*.xlsx") if not p.name.startswith("~$")}
-        for iid in ids & {i.inspection_id for i in ctx.tracker.inspections}:
-            got = form_facts(folder, iid)
-            if got:
-                forms[iid] = got
+    ids = {p.name.split(" ", 1)[0] for p in existing_forms(folder)}
+    for iid in ids & {i.inspection_id for i in ctx.tracker.inspections}:
+        got = form_facts(folder, iid)  # an unreadable form stops the rebuild with a clear line, never a blank
+        if got:
+            forms[iid] = got
     return inspection_facts(ctx.tracker, ctx.rules, ctx.calendar, records, ctx.now, forms)
 
 
 def _fingerprint(ctx: Context, raw: RawWorkbook | None, workbook: Path) -> str:
     """Changes when the tracker, the journal, the forms or the day change (overdue counts move daily)."""
-    folder = ctx.config.resolve(Path(workbook), getattr(ctx.config, "forms_dir", "forms"))
+    folder = ctx.config.resolve(Path(workbook), ctx.config.forms_dir)
     forms = sorted((p.name, p.stat().st_mtime_ns) for p in folder.glob("*.xlsx")) if folder.is_dir() else []
     last = max((r.updated_at.isoformat() for r in ctx.history), default="")
     wb = Path(workbook)

@@ -11,6 +11,7 @@ from automation.calendar import WorkingCalendar
 from automation.conditions import PLAN_FACTS, applies  # noqa: F401 - PLAN_FACTS re-exported
 from automation.errors import ConfigError
 from automation.model import Inspection, School, Staff
+from automation.plan.dates import uk
 from automation.status import last_day
 
 ANCHORS = ("notified", "notified_day_end", "first_day", "last_day", "final_feedback", "planning_call")
@@ -188,8 +189,8 @@ def _end_of_working_day(moment: datetime, cal: WorkingCalendar) -> datetime:
 
 
 def _deferral_step(texts: dict, notified, deadline, answer_by, values) -> Step:
-    fields = {**values, "deadline": f"{deadline:%H:%M} on {deadline:%A %d %B}", "deadline_time": f"{deadline:%H:%M}",
-              "answer_by": f"{answer_by:%H:%M} on {answer_by:%A %d %B}"}
+    fields = {**values, "deadline": f"{deadline:%H:%M} on {uk(deadline.date())}", "deadline_time": f"{deadline:%H:%M}",
+              "answer_by": f"{answer_by:%H:%M} on {uk(answer_by.date())}"}
     owner = _fill(texts.get("owner", "the headteacher, supported by {sim} or {ai}"), fields, "[deferral] owner")
     if notified <= deadline:
         return Step(deadline, _fill(texts.get("before_cutoff", "Deferral requests: {deadline}"), fields, "[deferral]"),
@@ -217,8 +218,8 @@ def _notes(days, notified, cal: WorkingCalendar) -> tuple[str, ...]:
     while d <= days[-1]:
         name = cal.bank_holiday(d)
         if name:
-            notes.append(f"{d:%A %d %B} is a bank holiday ({name}): it is not counted as a working day.")
+            notes.append(f"{uk(d)} is a bank holiday ({name}): it is not counted as a working day.")
         elif cal.is_working_day(d) and not cal.is_school_day(d):
-            notes.append(f"{d:%A %d %B} is in the school holidays: it is not counted as a school day.")
+            notes.append(f"{uk(d)} is in the school holidays: it is not counted as a school day.")
         d += timedelta(days=1)
     return tuple(notes)

@@ -3,7 +3,6 @@ or every requested one during the run (once: an existing checklist is never repl
 
 from __future__ import annotations
 
-import glob
 from datetime import datetime
 from pathlib import Path
 
@@ -11,11 +10,16 @@ from automation import values as V
 from automation.calendar import LONDON
 from automation.config import Config
 from automation.context import Context
+from automation.forms.readback import FilledForm, contact_answers
+from automation.forms.runner import existing_forms
+from automation.forms.workbook import read_form
 from automation.mail.journal import Record
+from automation.model import Inspection
 from automation.oversight.settings import report_paths
 from automation.review.checklist import existing_checklist, write_checklist
 from automation.review.core import find_inspection, review_data, reviews_due
 from automation.review.timeline import FormFacts
+from automation.session import read_tracker
 from automation.workbook.raw import RawWorkbook
 
 
@@ -48,63 +52,52 @@ def records_for(ctx: Context, raw: RawWorkbook | None, inspection_id: str) -> li
     return own or [r for r in log_records(raw) if r.inspection_id == inspection_id]
 
 
+def form_file(folder: Path, inspection_id: str) -> Path | None:
+    """The inspection's feedback form in the forms folder, if there is one."""
+    return next((p for p in existing_forms(folder) if p.name.split(" ", 1)[0] == inspection_id), None)
+
+
+def facts_of(form: FilledForm) -> FormFacts:
+    """What a feedback form, as the forms reader gives it, adds to a review."""
+    calls = tuple((at.replace(tzinfo=LONDON), yes) for at, yes in contact_answers(form))
+    completed = None
+    if form.complete and form.values.get("completed_on") is not None:
+        try:
+            completed = V.parse_date(form.values["completed_on"])
+        except V.BadValue:
+            completed = None  # the forms run reports the officer's typo on the Problems sheet
+    extra = {k: V.text(form.values.get(k)) for k in ("welfare_signposted", "welfare_notes", "conduct_notes")}
+    welfare = ": ".join(x for x in (extra["welfare_signposted"], extra["welfare_notes"]) if x)
+    return FormFacts(calls, completed, welfare, extra["conduct_notes"])
+
+
 def form_facts(folder: Path, inspection_id: str) -> FormFacts | None:
-    """The officer's answers on the inspection's feedback form (forms folder), if there is one.
-
-    Reads the contact rows ("contact:N" in column A, "Tuesday 17 November 2026, 17:00 — what"
-    in B, Yes/No in C) and Completed on; a form that cannot be read is simply not used."""
-    import openpyxl
-
-    found = sorted(p for p in folder.glob(f"{glob.escape(inspection_id)} *.xlsx")) if folder.is_dir() else []
-    if not found:
-        return None
-    path = found[0]
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # an unreadable form is the forms command's to report, not the review's
-        return None
-    try:
-        calls, completed, complete, extra = [], None, False, {}
-        for row in wb.worksheets[0].iter_rows(min_col=1, max_col=3, values_only=True):
-            key, text, value = (list(row) + [None, None, None])[:3]
-            if isinstance(key, str) and key.startswith("contact:") and V.text(value) in ("Yes", "No"):
-                try:
-                    at = datetime.strptime(V.text(text).split(" — ")[0], "%A %d %B %Y, %H:%M").replace(tzinfo=LONDON)
-                except ValueError:
-                    continue
-                calls.append((at, V.text(value) == "Yes"))
-            elif key == "completed_on" and value is not None:
-                try:
-                    completed = V.parse_date(value)
-                except V.BadValue:
-                    completed = None
-            elif key == "form_complete":
-                complete = V.text(value).lower() == "yes"
-            elif key in ("welfare_signposted", "welfare_notes", "conduct_notes"):
-                extra[key] = V.text(value)
-    finally:
-        wb.close()
-    welfare = ": ".join(x for x in (extra.get("welfare_signposted", ""), extra.get("welfare_notes", "")) if x)
-    return FormFacts(tuple(calls), completed if complete else None, welfare, extra.get("conduct_notes", ""))
+    """The officer's answers on the inspection's feedback form, None when there is no form.
+    Raises WorkbookError when the form cannot be read: a review is never quietly emptied."""
+    path = form_file(folder, inspection_id)
+    return facts_of(read_form(path)) if path else None
 
 
 def make_review(ctx: Context, raw: RawWorkbook | None, workbook: Path, inspection_id: str,
                 overwrite: bool = False) -> tuple[Path, bool]:
     """Write the checklist for one inspection; (path, whether it was written now)."""
     insp = find_inspection(ctx.tracker, inspection_id)
-    form = form_facts(ctx.config.resolve(Path(workbook), getattr(ctx.config, "forms_dir", "forms")), insp.inspection_id)
+    form = form_facts(ctx.config.resolve(Path(workbook), ctx.config.forms_dir), insp.inspection_id)
     data = review_data(ctx.tracker, ctx.rules, ctx.calendar, records_for(ctx, raw, insp.inspection_id), ctx.now,
                        insp, form)
     return write_checklist(data, report_paths(ctx.config, workbook).reviews, overwrite)
 
 
+def reviews_to_write(ctx: Context, workbook: Path) -> list[Inspection]:
+    """Inspections newly set to Requested whose checklist is not written yet."""
+    folder = report_paths(ctx.config, workbook).reviews
+    return [i for i in reviews_due(ctx.tracker) if not existing_checklist(folder, i.inspection_id)]
+
+
 def requested_reviews(ctx: Context, raw: RawWorkbook | None, workbook: Path) -> list[str]:
     """For the run: a checklist for each inspection newly set to Requested; lines for the summary."""
-    folder = report_paths(ctx.config, workbook).reviews
     notes = []
-    for insp in reviews_due(ctx.tracker):
-        if existing_checklist(folder, insp.inspection_id):
-            continue
+    for insp in reviews_to_write(ctx, workbook):
         path, _ = make_review(ctx, raw, workbook, insp.inspection_id)
         notes.append(f"{insp.inspection_id}: learning review requested — checklist written to {path}")
     return notes
@@ -112,16 +105,4 @@ def requested_reviews(ctx: Context, raw: RawWorkbook | None, workbook: Path) -> 
 
 def load_for_reports(workbook: Path, cfg: Config, now: datetime):
     """(context, raw workbook) read-only, for the commands: the journal if there is one."""
-    from automation.mail.journal import Journal
-    from automation.run import journal_path, load_context
-    from automation.workbook.store import WorkbookStore
-
-    store = WorkbookStore(Path(workbook))
-    jpath = journal_path(Path(workbook), cfg)
-    journal = Journal(jpath) if jpath.exists() else None
-    try:
-        ctx = load_context(store, cfg, now, journal)
-    finally:
-        if journal:
-            journal.close()
-    return ctx, store.raw
+    return read_tracker(Path(workbook), cfg, now)

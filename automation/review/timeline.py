@@ -9,10 +9,11 @@ from datetime import date, datetime, time
 from automation.calendar import WorkingCalendar
 from automation.mail.journal import Record
 from automation.model import FollowUp, Inspection, School
+from automation.mail.states import DONE_FOR_HISTORY as SENT_STATES  # what the LA did
 from automation.plan.contact import inspection_days
+from automation.purposes import Purpose
 
 MET, MISSED, NOT_RECORDED, NOT_DUE, OPEN = "Met", "Missed", "Not recorded", "Not yet due", "Open"
-from automation.mail.states import DONE_FOR_HISTORY as SENT_STATES  # noqa: E402  what the LA did
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,8 @@ def build_timeline(insp: Inspection, school: School, contact_rules: dict, review
                              f"starting {insp.start_date:%d/%m/%Y}")]
 
     ack_due = cal.add_working_hours(notified, t["acknowledge_within_working_hours"])
-    for purpose, what in (("contact_plan_internal", "Contact plan sent to the SIM and AI"),
-                          ("contact_plan_school", "Acknowledgement and contact plan sent to the school")):
+    for purpose, what in ((Purpose.CONTACT_PLAN_INTERNAL, "Contact plan sent to the SIM and AI"),
+                          (Purpose.CONTACT_PLAN_SCHOOL, "Acknowledgement and contact plan sent to the school")):
         rec = _first_sent(records, purpose)
         # Without a journal record, the tracker's Contact plan sent column dates both emails
         # (the tool sends them together).
@@ -111,7 +112,7 @@ def build_timeline(insp: Inspection, school: School, contact_rules: dict, review
         if rec is None and actual is not None:
             note += " (time from the tracker's Contact plan sent column)"
         ev.append(Event(what, ack_due, actual, judge(ack_due, actual, now, cal), sim_ai, note))
-    for rec in sorted((r for r in records if r.purpose == "contact_plan_internal" and r.version > 1
+    for rec in sorted((r for r in records if r.purpose == Purpose.CONTACT_PLAN_INTERNAL and r.version > 1
                        and r.state in SENT_STATES), key=lambda r: r.version):
         ev.append(Event(f"Updated contact plan sent (version {rec.version})", None, cal.local(rec.updated_at),
                         note=f"start {rec.facts.get('start_date', '?')}, type {rec.facts.get('inspection_type', '?')}"))
@@ -132,7 +133,7 @@ def build_timeline(insp: Inspection, school: School, contact_rules: dict, review
             note = "the feedback form says it " + ("happened" if said else "did not happen")
         ev.append(Event(f"{label} ({when:%a %d/%m})", when, None, state, school.ai, note))
 
-    escalations = sorted((r for r in records if r.purpose == "concern_escalation" and r.state in SENT_STATES),
+    escalations = sorted((r for r in records if r.purpose == Purpose.CONCERN and r.state in SENT_STATES),
                          key=lambda r: r.version)
     for rec in escalations:
         ev.append(Event("Concern escalated to the SIM and CEM" if rec.version == 1 else

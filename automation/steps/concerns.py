@@ -8,8 +8,9 @@ import hashlib
 from automation.context import Context
 from automation.mail.message import OutgoingMessage, build_message
 from automation.plan.emails import concern_context
+from automation.purposes import Purpose
 
-PURPOSE = "concern_escalation"
+PURPOSE = Purpose.CONCERN
 
 
 def notes_fingerprint(notes: str) -> str:

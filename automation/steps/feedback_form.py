@@ -11,8 +11,9 @@ from automation.forms.readback import ReadBack, summary
 from automation.forms.spec import form_spec
 from automation.mail.message import Attachment, OutgoingMessage, build_message
 from automation.plan.emails import day
+from automation.purposes import Purpose
 
-PURPOSE = "feedback_form_completed"
+PURPOSE = Purpose.FEEDBACK_FORM
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

@@ -16,8 +16,9 @@ from automation.followups import OPEN, compiled
 from automation.mail.message import OutgoingMessage, build_message
 from automation.mail.states import DONE_FOR_HISTORY
 from automation.model import FollowUp
+from automation.purposes import Purpose
 
-DIGEST, ESCALATION = "digest", "overdue_escalation"
+DIGEST, ESCALATION = Purpose.DIGEST, Purpose.OVERDUE_ESCALATION
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,11 @@ class WorkbookStore:
     raw: RawWorkbook | None = None
     limits: PartLimits | None = None  # zip part limits ([workbook] in config); None: the defaults
 
+    @property
+    def identity(self) -> Path:
+        """The tracker's file (names the state folder, journal and lock)."""
+        return Path(self.path)
+
     def load(self) -> RawWorkbook:
         """Read every contract sheet (remembering where each column is, for the write-back)."""
         self.raw = read_workbook(self.path, limits=self.limits)

@@ -1,0 +1,111 @@
+"""Cell values as the rest of the tool expects them, from calamine's typed values plus
+the few cells calamine cannot describe: formulas (it gives their cached result) and
+error cells such as #N/A (it gives a blank). Those are found by a byte scan of the sheet
+part, so a sheet without any costs one substring search, not an XML parse."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+
+from lxml import etree
+from openpyxl.formula.translate import Translator
+
+from automation.workbook import package as pkg
+from automation.workbook.raw import Formula
+
+# A formula element (<f>, <f t="shared" .../>) or an error cell (t="e"), default namespace.
+_MARK = re.compile(rb'<f[\s>/]|\bt="e"')
+_PREFIXED = re.compile(rb'<\w+:f[\s>/]')
+_CELL = re.compile(rb'<c[\s>]')
+_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def value(v, special=None):
+    """One cell as openpyxl would give it: None for blank, int for whole numbers, datetime for dates."""
+    if special is not None:
+        return special
+    if v == "":
+        return None
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2 ** 53:
+        return int(v)  # Excel stores 5 as "5": openpyxl reads it as an int
+    if isinstance(v, date) and not isinstance(v, datetime):
+        return datetime.combine(v, time(0, 0))  # a date cell is a midnight datetime, as openpyxl reads it
+    return v
+
+
+def special_cells(data: bytes, part: str) -> dict[tuple[int, int], object]:
+    """{(row, column): Formula or error text} for every formula or error cell in a sheet part."""
+    if _PREFIXED.search(data):
+        return _by_parse(data, part)
+    found: dict[tuple[int, int], object] = {}
+    shared: dict[str, Translator] = {}
+    last_end = -1
+    for m in _MARK.finditer(data):
+        if m.start() < last_end:
+            continue  # a second mark inside a cell already taken
+        start = _cell_start(data, m.start())
+        if start is None:
+            continue  # not inside a cell (a <filterColumn>, say)
+        end = _cell_end(data, start)
+        try:
+            el = etree.fromstring(data[start:end])
+        except etree.XMLSyntaxError:
+            return _by_parse(data, part)  # anything unusual: the sure way
+        if el.get("r") is None:
+            return _by_parse(data, part)  # positions implied by order: the sure way
+        _take(el, "", found, shared)
+        last_end = end
+    return found
+
+
+def _cell_start(data: bytes, pos: int) -> int | None:
+    """Where the <c> element holding pos begins, or None when pos is outside any cell."""
+    start = max(data.rfind(b"<c ", 0, pos + 1), data.rfind(b"<c>", 0, pos + 1))
+    if start < 0 or data.rfind(b"</c>", start, pos) >= 0:
+        return None
+    head_end = data.find(b">", start)
+    if data[head_end - 1:head_end] == b"/" and head_end < pos:
+        return None  # a self-closed cell before pos
+    return start
+
+
+def _cell_end(data: bytes, start: int) -> int:
+    head_end = data.find(b">", start)
+    if data[head_end - 1:head_end] == b"/":
+        return head_end + 1
+    return data.find(b"</c>", head_end) + 4
+
+
+def _by_parse(data: bytes, part: str) -> dict[tuple[int, int], object]:
+    found: dict[tuple[int, int], object] = {}
+    shared: dict[str, Translator] = {}
+    root = pkg.parse(data, part)
+    row_no, col_no = 0, 0
+    for row in root.iter(f"{_NS}row"):
+        row_no = int(row.get("r") or row_no + 1)
+        col_no = 0
+        for c in row.iter(f"{_NS}c"):
+            ref = c.get("r")
+            col_no = pkg.split_ref(ref)[1] if ref else col_no + 1
+            _take(c, _NS, found, shared, (row_no, col_no))
+    return found
+
+
+def _take(el, ns: str, found: dict, shared: dict, at: tuple[int, int] | None = None) -> None:
+    ref = el.get("r")
+    at = at or pkg.split_ref(ref)
+    f = el.find(f"{ns}f")
+    if f is not None:
+        text = "=" + (f.text or "")
+        if f.get("t") == "shared":  # the first cell of a shared formula holds its text; the rest repeat it
+            si = f.get("si")
+            if si in shared and ref:
+                text = shared[si].translate_formula(ref)
+            elif text != "=" and ref:
+                shared[si] = Translator(text, ref)
+        found[at] = Formula(text)
+    elif el.get("t") == "e":
+        v = el.find(f"{ns}v")
+        if v is not None and v.text:
+            found[at] = v.text
