@@ -241,8 +241,10 @@ def compile_follow_ups(tracker: Tracker, rules: Rules, cal: WorkingCalendar, tod
     for fu in existing.values():
         by_iid.setdefault(fu.key.split(":", 1)[0], []).append(fu)
     latest: dict[str, object] = {}
+    by_urn: dict[str, list] = {}  # each school's inspections, in sheet order (not a scan of all per inspection)
     for i in tracker.inspections:
         latest[i.urn] = max(latest.get(i.urn, i.notified_at), i.notified_at)
+        by_urn.setdefault(i.urn, []).append(i)
     result = Compiled()
     missing_roles: set[str] = set()
     for insp in tracker.inspections:
@@ -257,7 +259,7 @@ def compile_follow_ups(tracker: Tracker, rules: Rules, cal: WorkingCalendar, tod
                 missing_roles.add(role)
             return name
 
-        earlier = [i for i in tracker.inspections if i.urn == insp.urn and i.notified_at < insp.notified_at]
+        earlier = [i for i in by_urn[insp.urn] if i.notified_at < insp.notified_at]
         s = subject(insp, rules, end, today, latest[insp.urn] > insp.notified_at, school, earlier)
         # History applies only to an inspection listed for the first time (none of its actions yet).
         first = insp.inspection_id not in by_iid

@@ -5,14 +5,16 @@ are kept, and a closed school is reported, never deleted."""
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterable, Iterator
 
 from automation import values as V
 from automation.config import Config
-from automation.errors import TrackerError, WorkbookError
+from automation.errors import Problem, TrackerError, WorkbookError
 from automation.rules import Rules, load_rules
 from automation.workbook import schema
 from automation.workbook.raw import RawSheet
@@ -31,6 +33,9 @@ REFRESHED = ("School name", "Governance", "Phase", "Headteacher")
 # rules/gias.toml [columns]); an LA's own entry is kept where GIAS has none.
 FROM_GIAS_IF_GIVEN = ("Trust", "Diocese")
 LA_ONLY = ("School email", "SIM", "AI")
+HEAD_EMAIL = "Headteacher email"
+# Progress is reported every this many lines of the extract (a callback per line would slow the read).
+PROGRESS_EVERY = 2000
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,12 @@ class ImportPlan:
     missing: list[tuple[int, str, str]] = field(default_factory=list)  # (row, urn, name): not in the LA's extract
     successors: dict[str, GiasSchool] = field(default_factory=dict)  # closed URN -> a new URN with the same name
     unmapped: set[str] = field(default_factory=set)  # GIAS types/phases with no mapping
+    problems: list[Problem] = field(default_factory=list)  # for an officer to act on (a new head's email)
+
+    @property
+    def needs_attention(self) -> bool:
+        """Whether an officer must act (the command then exits 1)."""
+        return bool(self.problems)
 
     def lines(self, dry_run: bool = False) -> list[str]:
         """The report, in plain words."""
@@ -91,47 +102,87 @@ class ImportPlan:
         if self.unmapped:
             out.append("GIAS values with no mapping in rules/gias.toml (Governance 'Other' or Phase left blank): "
                        + ", ".join(sorted(self.unmapped)))
+        if self.problems:
+            out.append("To check (the run greets each headteacher at the Headteacher email):")
+            out += [f"  - {p}" for p in self.problems]
         if dry_run:
             out.append("Dry run: the tracker was not changed.")
         return out
 
 
-def _optional(row: dict, column: str, blanks: set[str]) -> str:
-    value = (row.get(column) or "").strip()
-    return "" if value.lower() in blanks else value
+def extract_encoding(path: Path) -> str:
+    """UTF-8 (with or without a byte-order mark) if the whole file decodes as such, else
+    Windows-1252 as DfE publishes it; read in chunks, never the whole file at once."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as fh:
+            bom = fh.read(3) == codecs.BOM_UTF8
+            fh.seek(0)
+            while chunk := fh.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8-sig" if bom else "utf-8"
 
 
-def read_extract(path: Path, la_code: str, columns: dict | None = None) -> list[GiasSchool]:
-    """The LA's establishments from the GIAS CSV (Windows-1252, as DfE publishes it; UTF-8 accepted).
-    `columns`: rules/gias.toml [columns] (where the trust and diocese are, and GIAS's words for none)."""
+def _counted(lines: Iterable[str], progress: Callable[[int], None] | None) -> Iterator[str]:
+    """The lines, telling `progress` how many characters were read every PROGRESS_EVERY lines."""
+    done = 0
+    for n, line in enumerate(lines, 1):
+        done += len(line)
+        if progress and n % PROGRESS_EVERY == 0:
+            progress(done)
+            done = 0
+        yield line
+    if progress and done:
+        progress(done)
+
+
+def read_extract(path: Path, la_code: str, columns: dict | None = None,
+                 progress: Callable[[int], None] | None = None) -> list[GiasSchool]:
+    """The LA's establishments from the GIAS CSV (Windows-1252, as DfE publishes it; UTF-8 accepted),
+    read row by row: only the LA's rows are kept, so memory does not grow with the extract.
+    `columns`: rules/gias.toml [columns] (where the trust and diocese are, and GIAS's words for none).
+    `progress`: told how many characters have been read since it was last told (for a progress bar)."""
     columns = columns or {}
     trust_col, diocese_col = columns.get("trust", "Trusts (name)"), columns.get("diocese", "Diocese (name)")
     blanks = {b.lower() for b in columns.get("none_values", ("Not applicable", "Does not apply", "None"))}
     try:
-        data = Path(path).read_bytes()
+        encoding = extract_encoding(path)
+        with open(path, encoding=encoding, errors="replace", newline="") as fh:
+            return _establishments(csv.reader(_counted(fh, progress)), Path(path).name, str(la_code).strip(),
+                                   trust_col, diocese_col, blanks)
     except OSError as exc:
-        raise TrackerError(f"The GIAS extract {path} cannot be read ({exc}) — check the path.")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in NEEDED if c not in (reader.fieldnames or [])]
+        raise TrackerError(f"The GIAS extract {path} cannot be read ({exc.strerror or exc}) — check the path.")
+    except csv.Error as exc:
+        raise TrackerError(f"The GIAS extract {Path(path).name} is not a readable CSV ({exc}) — download it "
+                           "again from get-information-schools.service.gov.uk/Downloads.")
+
+
+def _establishments(reader, name: str, la_code: str, trust_col: str, diocese_col: str, blanks: set[str]) -> list[GiasSchool]:
+    header = next(reader, [])
+    at = {h: i for i, h in reversed(list(enumerate(header)))}  # the first of any repeated header
+    missing = [c for c in NEEDED if c not in at]
     if missing:
-        raise TrackerError(f"{Path(path).name} is not the GIAS establishment extract: it has no column(s) "
+        raise TrackerError(f"{name} is not the GIAS establishment extract: it has no column(s) "
                            f"{', '.join(repr(m) for m in missing)} — download 'Establishment fields CSV' from "
                            "get-information-schools.service.gov.uk/Downloads and use edubasealldata*.csv.")
+    la = at[LA_CODE]
+    wanted = (URN, NAME, TYPE, GROUP, STATUS, PHASE, FIRST, LAST, DISTRICT, CLOSE_DATE, trust_col, diocese_col)
     out = []
     for row in reader:
-        if (row.get(LA_CODE) or "").strip() != str(la_code).strip():
+        if len(row) <= la or row[la].strip() != la_code:
             continue
-        head = " ".join(x for x in ((row.get(FIRST) or "").strip(), (row.get(LAST) or "").strip()) if x)
-        out.append(GiasSchool((row.get(URN) or "").strip(), (row.get(NAME) or "").strip(), (row.get(TYPE) or "").strip(),
-                              (row.get(GROUP) or "").strip(), (row.get(STATUS) or "").strip(),
-                              (row.get(PHASE) or "").strip(), head, (row.get(DISTRICT) or "").strip(),
-                              (row.get(CLOSE_DATE) or "").strip(), _optional(row, trust_col, blanks),
-                              _optional(row, diocese_col, blanks)))
+        get = {c: (row[at[c]] if c in at and at[c] < len(row) else "").strip() for c in wanted}
+        head = " ".join(x for x in (get[FIRST], get[LAST]) if x)
+        out.append(GiasSchool(get[URN], get[NAME], get[TYPE], get[GROUP], get[STATUS], get[PHASE], head,
+                              get[DISTRICT], get[CLOSE_DATE], _none(get[trust_col], blanks), _none(get[diocese_col], blanks)))
     return out
+
+
+def _none(value: str, blanks: set[str]) -> str:
+    return "" if value.lower() in blanks else value
 
 
 def plan_import(sheet: RawSheet, extract: list[GiasSchool], rules: dict) -> ImportPlan:
@@ -163,6 +214,8 @@ def plan_import(sheet: RawSheet, extract: list[GiasSchool], rules: dict) -> Impo
             if old != want[header]:
                 plan.cells[(row, header)] = want[header]
                 plan.changes.append(f"row {row}: {urn} {header}: {old or '(blank)'} → {want[header]}")
+                if header == "Headteacher":
+                    _new_head(plan, sheet, row, cells, old, want[header], rules)
     nxt = max([sheet.header_row, *[n for n, c in sheet.rows if c]]) + 1
     for g in sorted(by_urn.values(), key=lambda g: g.name.lower()):
         if g.urn in existing or g.status not in open_states:
@@ -181,6 +234,27 @@ def plan_import(sheet: RawSheet, extract: list[GiasSchool], rules: dict) -> Impo
     return plan
 
 
+def _person(name: str, titles: set[str]) -> str:
+    """A name compared without case, punctuation or a title (Mrs Ann Acre is Ann Acre)."""
+    words = re.sub(r"[^\w\s'-]", " ", name).casefold().split()
+    return " ".join(w for w in words if w not in titles)
+
+
+def _new_head(plan: ImportPlan, sheet: RawSheet, row: int, cells: dict, old: str, new: str, rules: dict) -> None:
+    """A different headteacher: the old head's address is cleared, so the new head is never
+    greeted at it, and an officer is asked for the new one."""
+    titles = {t.casefold() for t in rules.get("headteacher", {}).get("titles", ())}
+    email = V.text(cells.get(HEAD_EMAIL))
+    if not old or not email or HEAD_EMAIL not in sheet.columns or _person(old, titles) == _person(new, titles):
+        return
+    plan.cells[(row, HEAD_EMAIL)] = None
+    plan.problems.append(Problem(
+        "warning", sheet.name, row, HEAD_EMAIL, email,
+        f"new headteacher: check the email — GIAS names {new} (was {old}), so the import clears the old head's address",
+        f"type {new}'s email in {HEAD_EMAIL} (or the same address again if it is the school's shared head's "
+        "mailbox); until then the school's office address is used."))
+
+
 def _note_unmapped(plan: ImportPlan, g: GiasSchool, want: dict, rules: dict) -> None:
     if g.type_name not in rules.get("governance_by_type", {}) and g.group not in rules.get("governance_by_group", {}):
         plan.unmapped.add(f"type {g.type_name!r}")
@@ -189,10 +263,11 @@ def _note_unmapped(plan: ImportPlan, g: GiasSchool, want: dict, rules: dict) -> 
 
 
 def import_schools(workbook: Path, csv_path: Path, la_code: str, cfg: Config, dry_run: bool = False,
-                   rules: Rules | None = None) -> ImportPlan:
-    """Read the extract and the Schools sheet, plan, and (unless dry_run) write through the XML writer."""
+                   rules: Rules | None = None, progress: Callable[[int], None] | None = None) -> ImportPlan:
+    """Read the extract and the Schools sheet, plan, and (unless dry_run) write through the XML writer.
+    `progress` is told how far through the extract the read is (see read_extract)."""
     rules = rules or load_rules(Path(cfg.rules_dir) if cfg.rules_dir else None)
-    extract = read_extract(csv_path, la_code, rules.extra.get("gias", {}).get("columns", {}))
+    extract = read_extract(csv_path, la_code, rules.extra.get("gias", {}).get("columns", {}), progress)
     if not extract:
         raise TrackerError(f"{Path(csv_path).name} has no establishments with LA (code) {la_code!r} — "
                            "check the code (e.g. 850 for Hampshire) against the LA (code) column.")

@@ -109,17 +109,19 @@ def how_read(raw, d: date) -> str:
     return f"Excel stored it as {long_date(d)}: UK Excel reads a date typed month first the other way round."
 
 
+def fits(notified: date | None, start: date | None, most: int) -> bool:
+    """Whether the start follows the notification within `most` days."""
+    return notified is not None and start is not None and 0 <= (start - notified).days <= most
+
+
 def notice_slips(notified: date, start: date, most: int) -> dict[str, date]:
     """When Start date does not follow Notified at within `most` days but would with one (or both)
     read the other way round: the likely intended date by column (else empty)."""
-    def fits(n: date | None, s: date | None) -> bool:
-        return n is not None and s is not None and 0 <= (s - n).days <= most
-
-    if fits(notified, start):
+    if fits(notified, start, most):
         return {}
     n2, s2 = other_reading(notified), other_reading(start)
     for n, s in ((n2, start), (notified, s2), (n2, s2)):
-        if fits(n, s):
+        if fits(n, s, most):
             return {col: d for col, d, was in (("Notified at", n, notified), ("Start date", s, start)) if d != was}
     return {}
 
@@ -131,12 +133,17 @@ def middle(days: list[date]) -> date | None:
     return sorted(days)[(len(days) - 1) // 2]
 
 
-def neighbour_slip(d: date, around: list[date], far: int, near: int, today: date | None) -> tuple[date, date] | None:
-    """(likely intended date, the neighbours' middle date) when `d` is `far` days or more from
-    the rows around it but its other reading is within `near` days of them (and not in the future)."""
+def neighbour_slip(d: date, start: date | None, most: int, around: list[date], far: int, near: int,
+                   today: date | None) -> tuple[date, date] | None:
+    """(likely intended date, the neighbours' middle date) when Notified at `d` is `far` days or
+    more from the rows around it but its other reading is within `near` days of them, is not in
+    the future, and still fits the row's start read the other way round too (both typed month
+    first). A start that fits only `d` as read vouches for it: a late-recorded row is left alone."""
     ref, alt = middle(around), other_reading(d)
     if ref is None or alt is None or abs((d - ref).days) < far or abs((alt - ref).days) > near:
         return None
     if today is not None and alt > today:
+        return None
+    if start is not None and not (fits(alt, start, most) or fits(alt, other_reading(start), most)):
         return None
     return alt, ref

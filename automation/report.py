@@ -16,10 +16,15 @@ def _count(n: int, word: str) -> str:
 def stage_lines(result) -> list[str]:
     """One line per stage of the run, in the order the run does them."""
     t, upd = result.context.tracker, result.update
-    errors = sum(1 for p in upd.problems if p.severity == "error")
+    # The tracker's own problems; undelivered emails are counted on their own line, not as bad rows.
+    about_email = {id(p) for p in upd.email_problems}
+    checked = [p for p in upd.problems if id(p) not in about_email]
+    errors = sum(1 for p in checked if p.severity == "error")
+    notes = sum(1 for p in checked if p.severity == "info")
     new_ids = sum(1 for i in t.inspections if i.id_is_new)
     lines = [f" 1 Check:          {len(t.inspections)} inspections, {len(t.schools)} schools; {errors} error(s), "
-             f"{len(upd.problems) - errors} warning(s) (see the Problems sheet)",
+             f"{len(checked) - errors - notes} warning(s)" + (f", {notes} note(s)" if notes else "")
+             + " (see the Problems sheet)",
              f" 2 Detect:         {_count(new_ids, 'new inspection')} given an Inspection ID" if new_ids
              else " 2 Detect:         no new inspections"]
     taken: set[int] = set()
@@ -83,7 +88,7 @@ def summary_lines(result, workbook: Path, dry_run: bool) -> list[str]:
             if result.delivery.down and o.state == "waiting":
                 continue
             lines.append(f"  ATTENTION {o.message.inspection_id} {o.message.purpose}: {o.state} — {o.detail}")
-    lines.extend(result.notes)
+    lines.extend(_notes(result.notes))
     shown = {id(o.message) for o in result.delivery.outcomes} if result.delivery else set()
     earlier = [p for p in _email_problems(result) if not any(m.message_id in p.message for m in result.messages
                                                                 if id(m) in shown)]
@@ -99,6 +104,15 @@ def summary_lines(result, workbook: Path, dry_run: bool) -> list[str]:
     else:
         lines.append(f"Tracker NOT updated: {result.save_note}")
     return lines
+
+
+def _notes(notes: list[str]) -> list[str]:
+    """Notes of one kind counted on one line (all of them with --verbose: automation/notegroups.py)."""
+    import logging
+
+    from automation.notegroups import grouped
+
+    return grouped(notes, verbose=logging.getLogger().isEnabledFor(logging.INFO))
 
 
 def _settled_lines(settled) -> list[str]:

@@ -46,6 +46,7 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
     forms: FormsRun | None = None  # the feedback forms written and read
     settled: list[Record] = field(default_factory=list)  # what an earlier run left in flight, settled now
+    plan: "RunPlan | None" = None  # what was decided before anything was sent or written
 
 
 def plan(ctx: Context) -> list[OutgoingMessage]:
@@ -64,7 +65,7 @@ def plan(ctx: Context) -> list[OutgoingMessage]:
 
 def tool_update(ctx: Context, records: list[Record]) -> TrackerUpdate:
     """The tool's cells as they should now be, from the tracker, the journal and the date."""
-    follow = compiled(ctx)  # the Follow-ups sheet, and what Status needs from it
+    follow = compiled(ctx)  # the Follow-ups sheet (compiled once per context), and what Status needs from it
     upd = TrackerUpdate(found_at=ctx.now, problems=list(ctx.tracker.problems), follow_ups=follow.follow_ups)
     upd.problems += follow.problems + [p for i in ctx.tracker.inspections for p in consistency_problems(i, ctx.rules)]
     # Test mode (redirect_to) sent everything to the tester only: the real plans are still to
@@ -133,8 +134,10 @@ def _email_problems(ctx: Context, records: list[Record], upd: TrackerUpdate) -> 
 
 def _report(upd: TrackerUpdate, flagged: set[int], row: int | None, r: Record, value: str, message: str,
             fix: str, short: str) -> None:
-    upd.problems.append(Problem("error", "Inspections" if row else "Email log", row,
-                                "Status" if row else "Message ID", value, message, fix))
+    problem = Problem("error", "Inspections" if row else "Email log", row, "Status" if row else "Message ID",
+                      value, message, fix)
+    upd.problems.append(problem)
+    upd.email_problems.append(problem)
     if row and row not in flagged:
         flagged.add(row)
         upd.set(row, "Status", f"Problem: {words(r.purpose)} email {short} — see Email log")
@@ -154,7 +157,10 @@ def _superseded(r: Record, records: list[Record]) -> bool:
     this one was closed because a newer one replaced it (that one is reported on its own)."""
     if r.state == SendState.FAILED and r.detail.startswith(_REPLACED):
         return True
+    # One day's digests (and overdue escalations) share an inspection id and purpose, one per
+    # officer: only a message for the same person stands in for an undelivered one.
     return any(s.state == SendState.SENT and s.inspection_id == r.inspection_id and s.purpose == r.purpose
+               and s.facts.get("addressee") == r.facts.get("addressee")
                and s.version >= r.version and s.first_at >= r.first_at and s.key != r.key for s in records)
 
 
@@ -201,7 +207,8 @@ def preview(p: RunPlan) -> RunResult:
     """The plan as a dry run's result: nothing sent or written."""
     write_forms(p.forms, p.context, dry_run=True)
     p.context.notes += [f"{iid}: learning review requested — a checklist would be written" for iid in p.reviews]
-    return RunResult(p.context, p.messages, p.update, cells_written=p.cells, notes=p.context.notes, forms=p.forms)
+    return RunResult(p.context, p.messages, p.update, cells_written=p.cells, notes=p.context.notes, forms=p.forms,
+                     plan=p)
 
 
 def apply(p: RunPlan, get_transport: Callable[[], Transport], sleep=None,
@@ -225,7 +232,7 @@ def apply(p: RunPlan, get_transport: Callable[[], Transport], sleep=None,
     if s.moved:
         note_moved_aside(update, s.moved)
     p.forms.merge_into(update)
-    result = RunResult(ctx, messages, update, report, notes=ctx.notes, forms=p.forms, settled=settled or [])
+    result = RunResult(ctx, messages, update, report, notes=ctx.notes, forms=p.forms, settled=settled or [], plan=p)
     try:
         result.cells_written = s.store.save(update)
         result.saved = True

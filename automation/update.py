@@ -18,6 +18,7 @@ class TrackerUpdate:
     follow_ups: list[FollowUp] | None = None  # the whole compiled list (None: leave the sheet alone)
     email_log: list[dict[str, object]] = field(default_factory=list)  # rows keyed by "Message ID"
     problems: list[Problem] = field(default_factory=list)
+    email_problems: list[Problem] = field(default_factory=list)  # those of `problems` about emails (counted apart)
 
     def set(self, row: int, header: str, value) -> None:
         self.inspection_cells.setdefault(row, {})[header] = value
@@ -35,7 +36,8 @@ def changed_cells(update: TrackerUpdate, current: dict[int, dict[str, object]]) 
         diff = {h: v for h, v in values.items() if _norm(current.get(row, {}).get(h)) != _norm(v)}
         if diff:
             cells[row] = diff
-    return TrackerUpdate(update.found_at, cells, update.follow_ups, update.email_log, update.problems)
+    return TrackerUpdate(update.found_at, cells, update.follow_ups, update.email_log, update.problems,
+                         update.email_problems)
 
 
 def _norm(v):

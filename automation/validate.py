@@ -266,7 +266,7 @@ def _inspections(sheet, rules: Rules, t: Tracker, now: datetime | None = None) -
     seen_ids: dict[str, int] = {}
     seen_keys: dict[tuple, int] = {}
     sense = rules.extra.get("date_sense", {})
-    dated: list[tuple[_Row, date, set[str]]] = []  # new rows' notification days, for the neighbour check
+    dated: list[tuple[_Row, date, date | None, set[str]]] = []  # new rows' dates, for the neighbour check
     for r in _rows(sheet, schema.INSPECTIONS, t.problems):
         urn = r.get("URN", V.urn)
         if urn and urn not in t.schools:
@@ -282,7 +282,7 @@ def _inspections(sheet, rules: Rules, t: Tracker, now: datetime | None = None) -
                      + _slip_hint(r, notified.date(), start, rules, warned),
                      "check both dates: the inspection starts on or after the day Ofsted calls.")
         if notified and not r.cells.get("Inspection ID") and not r.cells.get("Contact plan sent"):
-            dated.append((r, notified.date(), warned))
+            dated.append((r, notified.date(), start, warned))
         feedback = _opt_datetime(r, "Final feedback at")
         if feedback and start and feedback.date() < start:
             r.report("Final feedback at", feedback.strftime("%d/%m/%Y %H:%M"), "final feedback is before the start date",
@@ -304,7 +304,7 @@ def _inspections(sheet, rules: Rules, t: Tracker, now: datetime | None = None) -
         _implausible_dates(r, rules, fw, itype, notified, start, deferral, sent, warned)
         t.inspections.append(_inspection(r, rules, fw, iid, not existing_id, urn, itype, notified, start, feedback,
                                          deferral, sent))
-    _out_of_place(dated, sense, now.date() if now else None)
+    _out_of_place(dated, sense, _max_notice(rules), now.date() if now else None)
 
 
 def _max_notice(rules: Rules) -> int:
@@ -320,19 +320,19 @@ def _slip_hint(r: _Row, notified: date, start: date, rules: Rules, warned: set[s
                    for col, d in slips.items())
 
 
-def _out_of_place(dated: list, sense: dict, today: date | None) -> None:
+def _out_of_place(dated: list, sense: dict, most: int, today: date | None) -> None:
     """Warn about a new row's Notified at far from the other new rows around it (and today) whose
     other reading fits them: read as long past, it would get no contact plan at all."""
     k, far, near = int(sense.get("neighbour_rows", 3)), int(sense.get("far_days", 60)), int(sense.get("near_days", 14))
-    for i, (r, day, warned) in enumerate(dated):
+    for i, (r, day, start, warned) in enumerate(dated):
         if "Notified at" in warned:
             continue
-        around = [d for _, d, _ in dated[max(0, i - k):i] + dated[i + 1:i + 1 + k]] + ([today] if today else [])
-        got = neighbour_slip(day, around, far, near, today)
+        around = [d for _, d, _, _ in dated[max(0, i - k):i] + dated[i + 1:i + 1 + k]] + ([today] if today else [])
+        got = neighbour_slip(day, start, most, around, far, near, today)
         if got:
             alt, ref = got
             r.report("Notified at", day.strftime("%d/%m/%Y"),
-                     f"Notified at {long_date(day)} is {abs((day - ref).days)} days from the other new rows and today "
+                     f"Notified at {long_date(day)} is {abs((day - ref).days)} days from the other new rows{' and today' if today else ''} "
                      f"(about {long_date(ref)}); did you mean {long_date(alt)}? {how_read(r.cells.get('Notified at'), day)}",
                      "if so, retype it day first (dd/mm/yyyy hh:mm): a notification read as long past gets no contact plan.",
                      "warning")

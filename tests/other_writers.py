@@ -41,7 +41,8 @@ def _offers() -> list[dict]:
              "How to access": o.get("contact"), "Include in school emails": "Yes"} for o in load_rules().support_offers]
 
 
-def xlsxwriter_tracker(path: Path, *, date_1904: bool = False, inline_strings: bool = False) -> Path:
+def xlsxwriter_tracker(path: Path, *, date_1904: bool = False, inline_strings: bool = False,
+                       note_row: int = NOTE_ROW) -> Path:
     """A tracker as XlsxWriter writes one: shared strings (or inline strings), Excel tables with
     totals rows on Inspections and Email log, a note below the log's table, the user's own
     columns (one a shared formula, as Excel stores a filled-down formula), a user's sheet."""
@@ -80,7 +81,7 @@ def xlsxwriter_tracker(path: Path, *, date_1904: bool = False, inline_strings: b
             ws.add_table(0, 0, last, len(columns) - 1, {"name": spec.name.replace(" ", "") + "Tbl",
                                                          "columns": columns, "total_row": True})
         if spec.name == "Email log":
-            ws.write_string(NOTE_ROW - 1, 0, NOTE)
+            ws.write_string(note_row - 1, 0, NOTE)
     ws = wb.add_worksheet("Dashboard")
     ws.write_string(0, 0, "Inspections so far")
     ws.write_formula(0, 1, "=COUNTA(Inspections!C:C)-1", None, len(INSPECTIONS))
@@ -228,9 +229,11 @@ def table_problems(path: Path) -> list[str]:
         if t.totals:
             label = ws.cell(r2, c1).value
             if label != "Total":
-                bad.append(f"{t.sheet}/{t.name}: last row {r2} of {t.ref} is not the totals row (A={label!r})")
-            if any(ws.cell(r, c1).value not in (None, "Total") and r == r2 + 1 for r in (r2 + 1,)):
-                bad.append(f"{t.sheet}/{t.name}: row {r2 + 1} right below the totals row holds data")
+                bad.append(f"{t.sheet}/{t.name}: last row {r2} of {t.ref} is not the totals row (it starts {label!r})")
+            for r in range(r2 + 1, ws.max_row + 1):  # the tool's rows (dates, ids), not a user's note
+                vals = [ws.cell(r, c).value for c in range(c1, c2 + 1)]
+                if any(isinstance(v, datetime) or str(v).startswith("OFS-") for v in vals):
+                    bad.append(f"{t.sheet}/{t.name}: row {r}, below the totals row, holds the tool's data")
             for r in range(r1 + 1, r2):
                 if ws.cell(r, c1).value == "Total":
                     bad.append(f"{t.sheet}/{t.name}: a second 'Total' row at {r}, inside the table")
@@ -244,3 +247,49 @@ def table_problems(path: Path) -> list[str]:
         seen.setdefault(t.sheet, []).append((c1, r1, c2, r2))
     wb.close()
     return bad
+
+
+# ---------------------------------------------------------------- Excel's own parts in a tracker
+
+_SHARED_CELL = re.compile(r'<c r="([A-Z]+\d+)"([^>]*?) t="s"([^>]*)><v>(\d+)</v></c>')
+
+
+def graft_excel_sheet(tracker: Path, excel: Path, name: str) -> tuple[str, str]:
+    """Add an Excel-authored file's first sheet and its table to the tracker as sheet `name`,
+    its few shared strings made inline (the tracker has its own string table), the rest of
+    Excel's markup as Excel wrote it. Returns (sheet part, table part) as now in the tracker."""
+    with zipfile.ZipFile(excel) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+        strings = re.findall(r"<si><t[^>]*>([^<]*)</t></si>", z.read("xl/sharedStrings.xml").decode())
+        table = z.read("xl/tables/table1.xml").decode()
+    sheet = _SHARED_CELL.sub(lambda m: f'<c r="{m[1]}"{m[2]} t="inlineStr"{m[3]}><is><t>{strings[int(m[4])]}</t></is></c>',
+                             sheet)
+    with zipfile.ZipFile(tracker) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    n_sheets = sum(1 for p in parts if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", p))
+    n_tables = sum(1 for p in parts if re.fullmatch(r"xl/tables/table\d+\.xml", p))
+    sheet_name, table_name = f"xl/worksheets/sheet{n_sheets + 1}.xml", f"xl/tables/table{n_tables + 1}.xml"
+    table = re.sub(r'<table ([^>]*?)\bid="\d+"', rf'<table \1id="{n_tables + 1}"', table, count=1)  # ids are per workbook
+    table = table.replace('name="Table1" displayName="Table1"', f'name="{name.replace(" ", "")}" displayName="{name.replace(" ", "")}"')
+    book = parts["xl/workbook.xml"].decode()
+    sheet_id = max(int(i) for i in re.findall(r'sheetId="(\d+)"', book)) + 1
+    rid = f"rIdGraft{sheet_id}"
+    parts["xl/workbook.xml"] = book.replace("</sheets>", f'<sheet name="{name}" sheetId="{sheet_id}" r:id="{rid}"/></sheets>').encode()
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].decode().replace(
+        "</Relationships>", f'<Relationship Id="{rid}" Type="{rel}/worksheet" Target="worksheets/sheet{n_sheets + 1}.xml"/>'
+        "</Relationships>").encode()
+    ct = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].decode().replace(
+        "</Types>", f'<Override PartName="/{sheet_name}" ContentType="{ct}.worksheet+xml"/>'
+        f'<Override PartName="/{table_name}" ContentType="{ct}.table+xml"/></Types>').encode()
+    parts[sheet_name] = sheet.encode()
+    parts[table_name] = table.encode()
+    parts[f"xl/worksheets/_rels/sheet{n_sheets + 1}.xml.rels"] = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.openxmlformats.org/'
+        f'package/2006/relationships"><Relationship Id="rId1" Type="{rel}/table" Target="../tables/table{n_tables + 1}.xml"/>'
+        "</Relationships>").encode()
+    with zipfile.ZipFile(tracker, "w", zipfile.ZIP_DEFLATED) as z:
+        for part_name, blob in parts.items():
+            z.writestr(part_name, blob)
+    return sheet_name, table_name

@@ -270,6 +270,7 @@ def calls_for(action, n, books, cfg, folder, addin=ADDIN_NAME, with_message_box=
 # Every action at 10 and 10,000 rows, the message box included: at most 6 calls to Excel
 # (finding Excel's application once, one bulk read, at most two bulk writes, the message box).
 # xlwings' own Book.caller() before the action is not part of the double and not counted.
+@pytest.mark.slow
 @pytest.mark.parametrize("action", [a.id for a in ACTIONS])
 def test_every_action_makes_at_most_6_round_trips_at_10_and_10000_rows(action, books, cfg, tmp_path):
     small = calls_for(action, 10, books, cfg, tmp_path, with_message_box=True)
@@ -281,6 +282,7 @@ def test_every_action_makes_at_most_6_round_trips_at_10_and_10000_rows(action, b
 
 
 # An older add-in (no bulk macros): xlwings sheet by sheet, still constant in the size.
+@pytest.mark.slow
 @pytest.mark.parametrize("action", [a.id for a in ACTIONS])
 def test_the_slower_way_does_not_grow_with_the_tracker_either(action, books, cfg, tmp_path):
     small = calls_for(action, 10, books, cfg, tmp_path, addin=None)

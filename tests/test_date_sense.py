@@ -93,9 +93,8 @@ def test_new_row_far_from_the_other_new_rows_names_the_other_reading(tmp_path, c
     path = write_tracker(tmp_path / "t.xlsx", inspections=[
         inspection(urn="100002", notified=datetime(2026, 12, 1, 12, 0), start=datetime(2026, 12, 2)),
         inspection(notified=datetime(2026, 3, 12, 12, 5), start=datetime(2026, 3, 12))])
-    done = cli("run", path, "--config", conf, "--now", "2026-12-03T11:40", "--dry-run", cwd=tmp_path)
-    assert done.returncode in (0, 1), done.stderr
     done = cli("run", path, "--config", conf, "--now", "2026-12-03T11:40", cwd=tmp_path)
+    assert done.returncode in (0, 1), done.stderr
     slips = [p for p in problems(path) if p["Column"] == "Notified at" and "did you mean" in (p["Problem"] or "")]
     assert [(p["Row"], p["Severity"]) for p in slips] == [(3, "warning")]
     assert "did you mean 3 December 2026?" in slips[0]["Problem"]
@@ -107,18 +106,14 @@ def test_text_date_inconsistent_with_its_row_names_the_other_reading(tmp_path, c
     # Typed as text, month first: "12/04/2026" read day first is 12 April, before the notification.
     path = write_tracker(tmp_path / "t.xlsx", inspections=[
         inspection(notified=datetime(2026, 12, 3, 12, 5), start="12/04/2026"),
-        inspection(urn="100002", notified="11/12/2026 12:00", start="11/13/2026")])
+        inspection(urn="100002", notified="11/12/2026 12:00", start="11/13/2026"),
+        inspection(urn="100002", notified="01/12/2026 12:05", start="02/12/2026")])
     done = cli("validate", path, "--config", conf, cwd=tmp_path)
     lines = done.stdout.splitlines()
     start = next(x for x in lines if "row 2, column 'Start date'" in x)
     assert "did you mean Start date 4 December 2026?" in start
     assert "The text '12/04/2026' is read day first, as 12 April 2026." in start
-    # A text date whose other reading is not a date (13th month) is not second-guessed.
+    # A text date whose other reading is not a date (a 13th month) is not second-guessed...
     assert not [x for x in lines if "row 3" in x and "did you mean" in x]
-
-
-def test_text_date_consistent_with_its_row_is_not_doubted(tmp_path, conf):
-    path = write_tracker(tmp_path / "t.xlsx", inspections=[
-        inspection(notified="01/12/2026 12:05", start="02/12/2026")])
-    done = cli("validate", path, "--config", conf, cwd=tmp_path)
-    assert "did you mean" not in done.stdout
+    # ...nor one that fits its row (1 and 2 December, however else they could be read).
+    assert not [x for x in lines if "row 4" in x and "did you mean" in x]

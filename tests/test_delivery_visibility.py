@@ -109,3 +109,22 @@ def test_a_hand_over_that_cannot_be_journalled_never_leaves(tmp_path):
     with pytest.raises(MailError, match="could not be written .*disk is full"):
         deliver([m], t, j, lambda: NOW)
     assert t.sent == []
+
+
+def test_outbox_files_are_readable_by_a_pickup_service(tmp_path):
+    """mkstemp makes 0600 files; an .eml handed to another system's pickup must be readable."""
+    import os
+    import stat
+
+    from automation.mail.transport import OutboxTransport
+    from tests.standins.messages import messages
+
+    old = os.umask(0o022)
+    try:
+        box = OutboxTransport(tmp_path / "outbox")
+        msg = messages(1)[0]
+        box.send(msg)
+    finally:
+        os.umask(old)
+    (eml,) = (tmp_path / "outbox").glob("*.eml")
+    assert stat.S_IMODE(eml.stat().st_mode) == 0o644

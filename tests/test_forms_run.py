@@ -139,9 +139,12 @@ def test_dry_run_writes_no_form_and_changes_nothing(tmp_path, cfg):
     assert any("feedback form would be written" in n for n in result.notes)
 
 
+ACCEPTED = {"LA support accepted": "Yes"}  # Beech is an academy: a form only where it accepted the LA's support
+
+
 def test_config_folder_and_extra_recipients(tmp_path):
     cfg = parse_config({"feedback_forms": {"folder": "Feedback forms", "also_to": ["head.of.service@la.example.org"]}}, "cfg")
-    path = write_tracker(tmp_path / "tracker.xlsx", inspections=[inspection(urn="100002")])
+    path = write_tracker(tmp_path / "tracker.xlsx", inspections=[inspection(urn="100002", **ACCEPTED)])
     run(path, cfg, at("2026-11-18T08:00"))
     [form] = forms(tmp_path / "Feedback forms")
     fill(form, DONE)
@@ -238,7 +241,7 @@ def test_dry_run_with_a_completed_form_shows_what_it_would_do(tmp_path, cfg):
 def test_extra_recipients_outside_the_la_are_refused(tmp_path):
     """Completed forms carry provisional outcomes: `also_to` may only name LA addresses."""
     cfg = parse_config({"feedback_forms": {"also_to": ["someone@elsewhere.example.com"]}}, "cfg.toml")
-    path = write_tracker(tmp_path / "tracker.xlsx", inspections=[inspection(urn="100002")])
+    path = write_tracker(tmp_path / "tracker.xlsx", inspections=[inspection(urn="100002", **ACCEPTED)])
     run(path, cfg, at("2026-11-18T08:00"))
     fill(forms(tmp_path / "forms")[0], DONE)
     with pytest.raises(ConfigError, match=r"feedback_forms\.also_to.*LA officers' addresses only"):

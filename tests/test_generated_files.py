@@ -134,7 +134,7 @@ LONG = "Our Lady of " + "Perpetual Succour and All the Holy Angels " * 12
 def test_any_school_name_gives_a_safe_file_name_inside_its_folder(tmp_path):
     schools = [{**SCHOOLS[0], "School name": SLASHES}, {**SCHOOLS[1], "School name": LONG}]
     tracker = write_tracker(tmp_path / "tracker.xlsx", schools=schools, inspections=[
-        inspection(**{"Learning review": "Requested"}), inspection(urn="100002", **{"Learning review": "Requested"})])
+        inspection(**{"Learning review": "Requested"}), inspection(urn="100002", **{"Learning review": "Requested", "LA support accepted": "Yes"})])
     got = cli("run", str(tracker), "--now", LAST_DAY, "--dry-run", "--preview-dir", str(tmp_path / "previews"))
     assert got.returncode == 0, got.stdout + got.stderr
     got = cli("run", str(tracker), "--now", LAST_DAY)

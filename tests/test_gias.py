@@ -87,13 +87,16 @@ def _schools(path):
 
 def test_import_refreshes_gias_columns_keeps_la_columns_and_adds_new_urns(tmp_path, capsys):
     path, extract = tracker(tmp_path), write_csv(tmp_path / "edubasealldata20261101.csv")
-    assert main(["import-schools", str(path), str(extract), "--la", "850"]) == 0
+    assert main(["import-schools", str(path), str(extract), "--la", "850"]) == 1  # a new head to check
     out = capsys.readouterr().out
     ws, rows = _schools(path)
     acorn = rows["100001"]
     assert acorn["Headteacher"] == "Thérèse Wells" and acorn["District"] == "Test Valley"  # cp1252 read right
     assert acorn["School email"] == "office@acorn.school.example.org" and acorn["SIM"] == "Sam Imrie"
-    assert acorn["Headteacher email"] == "head@acorn.school.example.org"
+    # A new head is never greeted at the old head's address: cleared, and the row named.
+    assert acorn["Headteacher email"] is None
+    assert ("sheet 'Schools', row 2, column 'Headteacher email' (value: 'head@acorn.school.example.org'): "
+            "new headteacher: check the email") in out
     assert acorn["Context notes"] == "New head since September." and acorn["Our notes"] == "Federated with Beech"
     assert ws.cell(2, 2).fill.fgColor.rgb == "00FFFF00"  # the user's colour survives
     assert rows["100002"]["School name"] == "Beech Academy"  # closed: kept
@@ -117,7 +120,7 @@ def test_import_refreshes_gias_columns_keeps_la_columns_and_adds_new_urns(tmp_pa
 
 def test_second_import_changes_nothing(tmp_path, capsys):
     path, extract = tracker(tmp_path), write_csv(tmp_path / "e.csv")
-    assert main(["import-schools", str(path), str(extract), "--la", "850"]) == 0
+    assert main(["import-schools", str(path), str(extract), "--la", "850"]) == 1  # the new head's email cleared
     before = path.read_bytes()
     capsys.readouterr()
     assert main(["import-schools", str(path), str(extract), "--la", "850"]) == 0
@@ -128,7 +131,7 @@ def test_second_import_changes_nothing(tmp_path, capsys):
 def test_dry_run_writes_nothing(tmp_path, capsys):
     path, extract = tracker(tmp_path), write_csv(tmp_path / "e.csv", encoding="utf-8")
     before = path.read_bytes()
-    assert main(["import-schools", str(path), str(extract), "--la", "850", "--dry-run"]) == 0
+    assert main(["import-schools", str(path), str(extract), "--la", "850", "--dry-run"]) == 1
     out = capsys.readouterr().out
     assert "would be written" in out and "Thérèse Wells" in out and "Dry run: the tracker was not changed." in out
     assert path.read_bytes() == before

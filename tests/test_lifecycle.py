@@ -263,3 +263,26 @@ def test_an_unwritable_state_folder_is_one_line_and_nothing_is_sent(tmp_path, tr
     mine = [line for line in out.stderr.splitlines() if "send journal and run lock" in line]
     assert len(mine) == 1 and str(blocker / "state") in mine[0] and "nothing was sent" in mine[0]
     assert not box.exists()
+
+
+def test_one_officers_refused_digest_stays_visible_while_the_others_get_theirs(tmp_path):
+    """A day's digests share an inspection id and purpose, one per officer: another officer's
+    digest getting through must not stand in for the one that did not."""
+    import re
+
+    tracker = tmp_path / "sample.xlsx"
+    assert cli("sample", str(tracker), "--today", "2026-12-03").returncode == 0
+    with SmtpStandIn(mode="none", auth=False) as server:
+        cfg = smtp_config(tmp_path / "config.toml", server.port)
+        planned = cli("run", str(tracker), "--config", str(cfg), "--now", "2026-12-03T09:00", "--dry-run").stdout
+        officers = re.findall(r"DIGEST-\d+\s+digest\s+to (\S+)", planned)
+        assert len(officers) >= 2, planned
+        refused = officers[0].strip(",")
+        server.state.refuse[refused.lower()] = "550 5.1.1 No such user"
+        first = run(tracker, cfg, "2026-12-03T09:00")
+        again = run(tracker, cfg, "2026-12-03T09:15")
+        delivered = {r for m in server.state.messages for r in m["rcpt"]}
+    assert first.returncode == 1 and again.returncode == 1, again.stdout
+    assert {o.strip(",") for o in officers[1:]} <= delivered and refused not in delivered
+    assert [p for p in email_problems(tracker) if "digest" in p["Problem"]
+            and (refused in str(p["Value"]) or refused in p["Problem"])]

@@ -29,8 +29,9 @@ def skipped(out: subprocess.CompletedProcess) -> bool:
 
 @pytest.fixture
 def settled(tmp_path):
-    """A tracker of one inspection long past, run until a run changes nothing (so the next may skip)."""
-    old = inspection(notified=datetime(2025, 3, 3, 10, 5), start=datetime(2025, 3, 4),
+    """A tracker of one inspection long past, run until a run changes nothing (so the next may
+    skip). In place: a tracker moved elsewhere is never skipped."""
+    old = inspection(itype="Graded", notified=datetime(2025, 3, 3, 10, 5), start=datetime(2025, 3, 4),
                      **{"Contact plan sent": datetime(2025, 3, 3, 10, 30)})
     path = write_tracker(tmp_path / "t.xlsx", inspections=[old])
     conf = tmp_path / "config.toml"
@@ -43,7 +44,7 @@ def settled(tmp_path):
     pytest.fail("three runs in a row kept changing their own inputs: " + out.stdout)
 
 
-def test_unchanged_run_is_skipped_quickly_and_logged(settled, tmp_path):
+def test_unchanged_run_is_skipped_quickly_and_logged_unless_forced(settled, tmp_path):
     path, conf = settled
     before = path.read_bytes()
     t = time.perf_counter()
@@ -59,13 +60,12 @@ def test_unchanged_run_is_skipped_quickly_and_logged(settled, tmp_path):
     subprocess.run([*CLI, "--version"], capture_output=True, timeout=60)
     version = time.perf_counter() - t
     assert took < 3 * version + 0.5, (took, version)
-
-
-def test_force_and_dry_run_never_skip(settled, tmp_path):
-    path, conf = settled
+    # --force and --dry-run never skip; and the fingerprint survives them, so the next run still may.
     for flag in ("--force", "--dry-run"):
-        out = cli("run", path, "--config", conf, "--now", f"{EVENING}5", flag, cwd=tmp_path)
+        out = cli("run", path, "--config", conf, "--now", f"{EVENING}6", flag, cwd=tmp_path)
         assert out.returncode == 0 and not skipped(out), (flag, out.stdout)
+    out = cli("run", path, "--config", conf, "--now", f"{EVENING}7", cwd=tmp_path)
+    assert out.returncode == 0 and skipped(out), out.stdout
 
 
 @pytest.mark.parametrize("change", ["touch tracker", "edit config", "next day"])

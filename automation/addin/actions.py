@@ -189,7 +189,7 @@ def learning_review(s: Session) -> Outcome:
 def validate(s: Session) -> Outcome:
     """Check the tracker and list its problems on the Problems sheet."""
     raw = s.store.load()
-    tracker = build_tracker(raw, s.rules())
+    tracker = build_tracker(raw, s.rules(), s.now)  # as a run sees it: a future Notified at is an error
     s.store.serve_cached_once()
     s.store.save(TrackerUpdate(found_at=s.now, problems=list(tracker.problems)))
     errors, warnings = len(tracker.errors), len(tracker.problems) - len(tracker.errors)

@@ -104,7 +104,7 @@ def _run(args, cfg, now: datetime, dry_run: bool, log) -> int:
         from automation.report import write_previews
 
         try:
-            count = write_previews(result.messages, args.preview_dir)
+            count = write_previews(result.plan.messages, args.preview_dir)  # the very plan the summary shows
         except OSError as exc:
             raise TrackerError(f"Cannot save the previews in {args.preview_dir}: {exc.strerror or exc} — "
                                "choose a folder you can write to (nothing was sent).")

@@ -122,7 +122,8 @@ def cmd_unsettled(args) -> int:
                  "(ask the recipient, or check Sent Items if the mail goes through Exchange, then "
                  "`ofsted-tracker mail settle WORKBOOK MESSAGE-ID --sent` or `--resend`)")
     print(line + ".")
-    return 0
+    # A script or scheduled check can tell from the status whether an officer must act.
+    return 1 if unconfirmed else 0
 
 
 def _count(n: int, word: str) -> str:

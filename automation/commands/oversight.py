@@ -3,6 +3,8 @@ Thin: each opens the tracker (automation/session.py) and calls the library."""
 
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -90,7 +92,25 @@ def cmd_import_schools(args) -> int:
     from automation.gias import import_schools
 
     cfg = load_config(args.config)
-    report = import_schools(args.workbook, args.csv, args.la, cfg, dry_run=args.dry_run)
+    with _progress(args.csv, "Reading the GIAS extract") as tell:
+        report = import_schools(args.workbook, args.csv, args.la, cfg, dry_run=args.dry_run, progress=tell)
     for line in report.lines(dry_run=args.dry_run):
         print(line)
-    return 0
+    return 1 if report.needs_attention else 0
+
+
+@contextmanager
+def _progress(path: Path, label: str):
+    """A progress bar on stderr while `path` is read, only when stderr is a terminal: never in a
+    log, a pipe or a scheduled task's output. Yields a callback taking characters read (or None)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    try:
+        total = path.stat().st_size
+    except OSError:
+        total = None
+    with tqdm(total=total, desc=label, unit="B", unit_scale=True, file=sys.stderr, leave=False) as bar:
+        yield bar.update

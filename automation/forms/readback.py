@@ -12,7 +12,7 @@ from automation import values as V
 from automation.context import Context
 from automation.errors import Problem, WorkbookError
 from automation.model import Inspection, School
-from automation.plan.contact import build_plan
+from automation.plan.contact import build_plan, feedback_form_due
 from automation.plan.emails import day, when
 from automation.rules import Framework, Rules
 from automation.safefiles import name_part
@@ -101,13 +101,15 @@ def file_name(insp: Inspection, school: School) -> str:
 
 
 def forms_due(ctx: Context) -> list[FormPlan]:
-    """A form for every inspection on or past its last day on site whose form is still to do."""
+    """A form for every inspection on or past its last day on site whose form is still to do,
+    where the LA completes one (feedback_form.toml `applies`: not an offer-only academy)."""
     out = []
     today = ctx.now.date()
     window = int(ctx.rules.extra.get("feedback_form", {}).get("write_within_working_days", 10))
     for insp in ctx.tracker.inspections:
         school = ctx.tracker.schools.get(insp.urn)
-        if school is None or insp.feedback_form_completed or insp.report_published:
+        if school is None or insp.feedback_form_completed or insp.report_published \
+                or not feedback_form_due(insp, school, ctx.rules):
             continue
         end = last_day(insp, ctx.on_site_days(insp), ctx.calendar)
         if today < end or today > ctx.calendar.add_working_days(end, window):
@@ -132,7 +134,7 @@ def prefill(ctx: Context, insp: Inspection, school: School) -> dict[str, object]
         "la_team": f"SIM {school.sim}; AI {school.ai}",
         "final_feedback_at": insp.final_feedback_at.replace(tzinfo=None) if insp.final_feedback_at else None,
         "safeguarding": insp.safeguarding or None, "category_of_concern": insp.category_of_concern or None,
-        "conduct_concerns": insp.conduct_concerns or None,
+        "conduct_concerns": insp.conduct_concerns or None, "nominee": insp.nominee or None,
     }
     values.update({f"grade:{a}": g for a, g in insp.grades.items()})
     return values

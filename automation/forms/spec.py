@@ -68,58 +68,84 @@ INFO = (
 )
 
 
+KINDS = ("text", "long", "choice", "yesno", "date", "datetime")
+REQUIRED = ("completed_on", "form_complete")  # the tool reads the form by these
+WHERE = "Rules file feedback_form.toml"
+
+
+# The Inspections columns a form may fill (besides the framework's areas): the ones the run knows how to
+# fold into the inspection it is working on (forms/readback.py apply_to_inspection).
+FILLABLE = frozenset(("Final feedback at", "Feedback form completed", "Safeguarding", "Category of concern",
+                      "Conduct concerns", "Concerns raised", "Complaint made", "Nominee", "Lead inspector"))
+
+
 def form_spec(rules: Rules, framework: str, inspection_type: str) -> FormSpec:
-    """The form for one inspection type of one framework."""
+    """The form for one inspection type of one framework, laid out as feedback_form.toml says."""
     fw = rules.frameworks.get(framework)
     if fw is None or inspection_type not in fw.types:
         raise ConfigError(f"There is no {inspection_type!r} inspection in the framework {framework!r} "
                           "(rules/frameworks.toml) — check the inspection type.")
-    data = rules.extra.get("feedback_form", {}).get("types", {}).get(f"{framework}.{inspection_type}", {})
+    data = rules.extra.get("feedback_form", {})
+    builtins = {"inspection": Section("The inspection", INFO),
+                "judgements": _judgements(rules, fw, data.get("types", {}).get(f"{framework}.{inspection_type}", {}))}
+    sections = tuple(_section(s, i, builtins, fw) for i, s in enumerate(data.get("section", []), start=1))
+    spec = FormSpec(framework, fw.label, inspection_type, sections)
+    _check(spec)
+    return spec
+
+
+def _judgements(rules: Rules, fw, data: dict) -> Section:
     areas = fw.areas if data.get("judgements", "all") == "all" else tuple(data.get("judgements", ()))
     hint = data.get("judgement_hint", "")
-    judgements = [Field("outcome", data.get("outcome_label", "Outcome"), "choice", tuple(data["outcomes"]))] \
+    fields = [Field("outcome", data.get("outcome_label", "Outcome"), "choice", tuple(data["outcomes"]))] \
         if data.get("outcomes") else []
-    judgements += [Field(f"grade:{a}", a, "choice", fw.scale, hint if i == 0 else "", a) for i, a in enumerate(areas)]
-    judgements += [
+    fields += [Field(f"grade:{a}", a, "choice", fw.scale, hint if i == 0 else "", a) for i, a in enumerate(areas)]
+    fields += [
         Field("safeguarding", "Safeguarding", "choice", fw.safeguarding, column="Safeguarding"),
         Field("category_of_concern", "Category of concern", "choice",
               (NO_CATEGORY, *rules.choices("category_of_concern")), "None, or the category Ofsted gave.",
               "Category of concern"),
     ]
-    title = "Key judgements" if framework == "eif2024" else "Evaluation areas"
-    return FormSpec(framework, fw.label, inspection_type, (
-        Section("The inspection", INFO),
-        Section("Final feedback", (
-            Field("final_feedback_at", "Final feedback at", "datetime", hint="dd/mm/yyyy hh:mm", column="Final feedback at"),
-            Field("attended_by", "Attended for the LA by", hint="Name and role."),
-            Field("others_present", "Also present", hint="e.g. chair of governors, trust CEO."),
-        )),
-        Section(title, tuple(judgements)),
-        Section("What was said", (
-            Field("why_judgements", "Why the judgements were made", "long",
-                  hint="Make sure the reasons are clear: the inspectors' main points for each judgement."),
-            Field("key_feedback", "Key feedback", "long", hint="Strengths and areas for improvement as fed back."),
-        )),
-        Section("Conduct and wellbeing", (
-            Field("conduct_concerns", "Concerns about the inspection's conduct", "choice", YES_NO, column="Conduct concerns"),
-            Field("conduct_notes", "Conduct concerns: what happened", "long",
-                  hint="The SIM supports any complaint; it is also raised at the LA-HMI meeting."),
-            Field("welfare_signposted", "Welfare support signposted", "choice", YES_NO,
-                  hint="Yes if wellbeing support was offered to the headteacher or staff."),
-            Field("welfare_notes", "Which support, for whom", "long"),
-        )),
-        Section("For senior officers and Governor Services", (
-            Field("further_support", "Further support the school may need", "long",
-                  hint="For leaders and governors: senior officers and Governor Services decide."),
-        )),
-        Section("Sign-off", (
-            Field("completed_by", "Completed by"),
-            Field("completed_on", "Completed on", "date", hint="dd/mm/yyyy", column="Feedback form completed"),
-            Field("form_complete", "Form complete", "choice", YES_NO,
-                  hint="Choose Yes when finished: the tool records the outcomes in the tracker and emails "
-                       "the form to senior officers and Governor Services."),
-        )),
-    ))
+    return Section("Key judgements" if fw.key == "eif2024" else "Evaluation areas", tuple(fields))
+
+
+def _section(data: dict, n: int, builtins: dict[str, Section], fw) -> Section:
+    if "builtin" in data:
+        if data["builtin"] not in builtins:
+            raise ConfigError(f"{WHERE}, section {n}: builtin = {data['builtin']!r} is not one of "
+                              f"{', '.join(builtins)} — correct it or remove the line.")
+        return builtins[data["builtin"]]
+    title = data.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise ConfigError(f"{WHERE}, section {n}: it has no title — add title = \"...\" under its [[section]].")
+    return Section(title, tuple(_field(f, f"{WHERE}, section '{title}'", fw) for f in data.get("field", [])))
+
+
+def _field(data: dict, where: str, fw) -> Field:
+    key, label, kind = data.get("key"), data.get("label"), data.get("kind", "text")
+    if not isinstance(key, str) or not key or ":" in key or not isinstance(label, str) or not label:
+        raise ConfigError(f"{where}: every [[section.field]] needs a key (no ':') and a label — found key={key!r}, "
+                          f"label={label!r}.")
+    if kind not in KINDS:
+        raise ConfigError(f"{where}, field '{key}': kind = {kind!r} is not one of {', '.join(KINDS)}.")
+    choices = YES_NO if kind == "yesno" else tuple(str(c) for c in data.get("choices", ()))
+    if kind == "choice" and not choices:
+        raise ConfigError(f"{where}, field '{key}': kind = \"choice\" needs choices = [\"...\", ...].")
+    column = data.get("column", "")
+    if column and column not in FILLABLE and column not in fw.areas:
+        raise ConfigError(f"{where}, field '{key}': column = {column!r} is not an Inspections column a form can fill "
+                          f"({', '.join(sorted(FILLABLE))}) — correct it or remove the line.")
+    return Field(key, label, "choice" if kind == "yesno" else kind, choices, data.get("hint", ""), column)
+
+
+def _check(spec: FormSpec) -> None:
+    keys = [f.key for f in spec.fields]
+    missing = [k for k in REQUIRED if k not in keys]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if missing or twice:
+        raise ConfigError(f"{WHERE}: the form " + (f"lacks the field(s) {', '.join(missing)} (the tool reads the form by them)"
+                                                   if missing else f"has the key(s) {', '.join(twice)} more than once")
+                          + " — compare the file with the shipped copy.")
 
 
 def all_specs(rules: Rules) -> list[FormSpec]:

@@ -105,6 +105,13 @@ def outbox_trouble(folder: Path, exc: OSError) -> str:
             "(or set [mail] outbox_dir); nothing was marked sent and the next run writes it")
 
 
+def _umask() -> int:
+    """The process umask (read by setting and restoring it: there is no other portable way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 class OutboxTransport:
     """The embedded default: one .eml file per message; writing the same message twice is a no-op."""
 
@@ -130,6 +137,9 @@ class OutboxTransport:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(message.as_bytes())
                 fh.flush()
+                # mkstemp makes the file 0600: a pickup service running as another account must
+                # be able to read it, so it gets what a plain new file would (umask applies).
+                os.fchmod(fh.fileno(), 0o666 & ~_umask())
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
         except OSError as exc:

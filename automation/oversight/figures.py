@@ -111,7 +111,7 @@ def inspection_facts(tracker: Tracker, rules: Rules, cal: WorkingCalendar, recor
             hours, ack = None, (NOT_DUE if now <= due else NOT_SENT)
         form = (forms or {}).get(insp.inspection_id)
         met = missed = unknown = 0
-        for when, _ in keep_in_touch_points(insp, contact, cal):
+        for when, _ in keep_in_touch_points(insp, school, contact, cal, tracker.staff):
             if when > now:
                 continue
             said = form.answer(when) if form else None

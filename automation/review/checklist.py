@@ -5,6 +5,8 @@ the user's tracker."""
 from __future__ import annotations
 
 import glob
+import hashlib
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
@@ -39,6 +41,7 @@ EMAIL_HEADERS = (("When", 19), ("Template", 24), ("Version", 8), ("Recipients", 
 DETAILS_ROW, OUTCOME_ROWS = 4, 14  # where the details start; room for every outcome line
 ACTION_ROWS = 3
 SECTIONS_PER_PAGE = 3
+REVIEWERS = "Reviewers"  # the one cell on the Review sheet the officer types in
 
 
 def _sheet(wb: Workbook, name: str, widths, landscape: bool):
@@ -164,7 +167,16 @@ def fill_checklist(data: ReviewData, template: Path | None = None):
     except (OSError, KeyError, ValueError) as exc:
         raise TemplateError(f"The checklist template {path} cannot be read ({exc}) — restore it from the product "
                             "(python -m automation.workbook.templates rebuilds it).")
-    ws = wb["Review"]
+    _fill_review(wb["Review"], data)
+    _fill_timeline(wb["Timeline"], data)
+    _fill_sections(wb, data.sections)
+    _fill_emails(wb["Email log"], data)
+    wb.properties.title = f"Ofsted Learning Review — {data.school_name} ({data.inspection.inspection_id})"
+    wb.properties.identifier = data_key(data)
+    return wb
+
+
+def _fill_review(ws, data: ReviewData, reviewers=None) -> None:
     r = DETAILS_ROW
     for label, value in data.details:
         put_at(ws, r, 1, label).font = LABEL
@@ -187,13 +199,10 @@ def fill_checklist(data: ReviewData, template: Path | None = None):
     put_at(ws, r + 1, 1, "Prepared").font = LABEL
     _value(ws.cell(r + 1, 2), data.prepared_at)
     ws.cell(r + 1, 2).alignment = Alignment(horizontal="left")
-    put_at(ws, r + 2, 1, "Reviewers").font = LABEL
+    put_at(ws, r + 2, 1, REVIEWERS).font = LABEL
     ws.cell(r + 2, 2).border = BOX
-    _fill_timeline(wb["Timeline"], data)
-    _fill_sections(wb, data.sections)
-    _fill_emails(wb["Email log"], data)
-    wb.properties.title = f"Ofsted Learning Review — {data.school_name} ({data.inspection.inspection_id})"
-    return wb
+    if reviewers is not None:
+        put(ws.cell(r + 2, 2), reviewers)
 
 
 def _fill_timeline(ws, data: ReviewData) -> None:
@@ -230,6 +239,47 @@ def _fill_emails(ws, data: ReviewData) -> None:
             cell.alignment, cell.border = WRAP, BOX
     if not data.emails:
         put_at(ws, 4, 1, "No emails about this inspection are in the journal.")
+
+
+def data_key(data: ReviewData) -> str:
+    """A digest of what the tool fills in (not the time it was prepared), to refresh only on a change."""
+    emails = [(r.key, r.purpose, r.version, r.state, r.updated_at) for r in data.emails]
+    text = repr((data.details, data.timeline, data.outcome, emails))
+    return "ofsted-tracker-review:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def refresh_checklist(data: ReviewData, path: Path) -> bool:
+    """Bring an existing checklist's Review, Timeline and Email log sheets up to date, keeping the
+    Checklist sheet (the reviewers' findings and actions) and the Reviewers cell as they are.
+    False when nothing changed, or the file is open in Excel (its lock file is beside it)."""
+    if (path.parent / f"~${path.name}").exists():
+        return False  # being edited: never write under the reviewer; the next run tries again
+    try:
+        wb = openpyxl.load_workbook(path)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise TemplateError(f"The learning-review checklist {path} cannot be read ({exc}) — if it is damaged, "
+                            "move it out of the folder and make it again (ofsted-tracker review ... --replace).")
+    if wb.properties.identifier == data_key(data) or not {"Review", "Timeline", "Email log"} <= set(wb.sheetnames):
+        return False
+    ws = wb["Review"]
+    reviewers = next((ws.cell(r, 2).value for r in range(DETAILS_ROW, ws.max_row + 1)
+                      if ws.cell(r, 1).value == REVIEWERS), None)
+    for sheet, first in ((ws, DETAILS_ROW), (wb["Timeline"], 4), (wb["Email log"], 4)):
+        _clear_from(sheet, first)
+    _fill_review(ws, data, reviewers)
+    _fill_timeline(wb["Timeline"], data)
+    _fill_emails(wb["Email log"], data)
+    wb.properties.identifier = data_key(data)
+    tmp = path.with_name(f".~{path.name}")
+    wb.save(tmp)
+    tmp.replace(path)
+    return True
+
+
+def _clear_from(ws, first: int) -> None:
+    ws.delete_rows(first, max(ws.max_row - first + 1, 0))
+    for r in [r for r in ws.row_dimensions if r >= first]:
+        del ws.row_dimensions[r]
 
 
 def checklist_name(inspection_id: str, school_name: str) -> str:

@@ -4,17 +4,20 @@ the checklist sections (some started from the records) and the inspection's emai
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
-from automation.calendar import WorkingCalendar
+from automation import values as V
+from automation.calendar import LONDON, WorkingCalendar
 from automation.errors import TrackerError
+from automation.forms.readback import FilledForm, contact_answers
 from automation.mail.journal import Record
 from automation.model import Inspection, Tracker
-from automation.plan.contact import inspection_days
-from automation.review.timeline import MET, MISSED, Event, FormFacts, build_timeline, outcome_lines
+from automation.plan.contact import feedback_form_due, inspection_days
+from automation.review.prefill import Known, findings
+from automation.review.timeline import Event, FormFacts, build_timeline, outcome_lines
 from automation.rules import Rules
 
-REQUESTED = "Requested"
+REQUESTED, IN_PROGRESS = "Requested", "In progress"
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,11 @@ def reviews_due(tracker: Tracker) -> list[Inspection]:
     return [i for i in tracker.inspections if i.learning_review == REQUESTED and i.urn in tracker.schools]
 
 
+def reviews_in_progress(tracker: Tracker) -> list[Inspection]:
+    """Inspections whose Learning review is In progress (their checklist's records are kept up to date)."""
+    return [i for i in tracker.inspections if i.learning_review == IN_PROGRESS and i.urn in tracker.schools]
+
+
 def review_data(tracker: Tracker, rules: Rules, cal: WorkingCalendar, records: list[Record],
                 now: datetime, insp: Inspection, form: FormFacts | None = None) -> ReviewData:
     """The checklist's content for one inspection."""
@@ -65,7 +73,8 @@ def review_data(tracker: Tracker, rules: Rules, cal: WorkingCalendar, records: l
                            "add the school, then make the checklist.")
     contact, review = rules.extra["contact_plan"], rules.extra.get("learning_review", {})
     own = [r for r in records if r.inspection_id == insp.inspection_id]
-    timeline = build_timeline(insp, school, contact, review, cal, own, tracker.follow_ups, now, form)
+    timeline = build_timeline(insp, school, contact, review, cal, own, tracker.follow_ups, now, form,
+                              form_due=feedback_form_due(insp, school, rules))
     on_site = int(contact["types"].get(f"{insp.framework}.{insp.inspection_type}", {}).get("on_site_days", 2))
     days = inspection_days(insp, on_site, cal)
     cem = tracker.cem_for(school, rules.cem_for_phase)
@@ -77,44 +86,34 @@ def review_data(tracker: Tracker, rules: Rules, cal: WorkingCalendar, records: l
         ("Framework", rules.frameworks[insp.framework].label), ("Notified at", cal.local(insp.notified_at)),
         ("Days on site", " to ".join(f"{d:%a %d/%m/%Y}" for d in (days[0], days[-1])) if len(days) > 1
          else f"{days[0]:%a %d/%m/%Y}"),
-        ("Lead inspector", insp.lead_inspector or "—"), ("Learning review", insp.learning_review or "—"),
+        ("Lead inspector", insp.lead_inspector or "—"),
+        ("Nominee", insp.nominee or (form.said("nominee") if form else "") or "—"),
+        ("Draft report received", insp.draft_report_received or "—"), ("Complaint made", insp.complaint_made or "—"),
+        ("Report published", insp.report_published or "—"), ("Learning review", insp.learning_review or "—"),
     )
     outcome = tuple(outcome_lines(insp))
-    sections = tuple(Section(s["title"], s.get("prompt", ""), _prefill(s.get("prefill", ""), insp, timeline, outcome, form))
+    known = Known(insp, days, tuple(timeline), outcome, form, review, cal)
+    sections = tuple(Section(s["title"], s.get("prompt_by_framework", {}).get(insp.framework, s.get("prompt", "")),
+                             findings(s.get("prefill", ""), known, s["title"]))
                      for s in review.get("section", []))
     return ReviewData(insp, school.name, details, tuple(timeline), outcome, sections, tuple(own), cal.local(now))
 
 
-def _prefill(kind: str, insp: Inspection, timeline: list[Event], outcome, form: FormFacts | None) -> str:
-    if kind == "outcome":
-        return "From the tracker: " + "; ".join(f"{a}: {v}" for a, v in outcome[:-3]) + "."
-    if kind == "conduct":
-        lines = [f"From the tracker: conduct concerns {insp.conduct_concerns or 'not recorded'}; "
-                 f"concerns raised {insp.concerns_raised or 'not recorded'}."]
-        if insp.concern_notes:
-            lines.append(f"Concern notes (internal): {insp.concern_notes}")
-        if form and form.conduct_notes:
-            lines.append(f"Feedback form: {form.conduct_notes}")
-        return "\n".join(lines)
-    if kind == "wellbeing":
-        return f"From the feedback form: welfare support signposted: {form.welfare}." if form and form.welfare else ""
-    if kind == "contact_plan":
-        judged = [e for e in timeline if e.state in (MET, MISSED)]
-        missed = [e for e in judged if e.state == MISSED]
-        text = f"From the timeline: {len(judged) - len(missed)} of {len(judged)} promises with a record were met."
-        if missed:
-            text += " Missed: " + "; ".join(f"{e.what} (promised {_when(e.promised)}, "
-                                            f"{'done ' + _when(e.actual) if e.actual else 'not done'})" for e in missed) + "."
-        unknown = [e for e in timeline if e.state == "Not recorded"]
-        if unknown:
-            text += f" {len(unknown)} point(s) not recorded: confirm with the officers."
-        return text
-    return ""
+# What the review reads from a feedback form besides the calls and the sign-off (by field key).
+ANSWERED = ("nominee", "others_present", "attended_by", "key_feedback", "areas_for_improvement",
+            "useful_to_other_schools", "concerns_escalated", "escalated_to_shmi", "pause_requested",
+            "ofsted_call_next_day", "escalation_notes", "welfare_signposted", "welfare_notes", "conduct_notes")
 
 
-def _when(v) -> str:
-    if isinstance(v, datetime):
-        return f"{v:%d/%m/%Y %H:%M}"
-    if isinstance(v, date):
-        return f"{v:%d/%m/%Y}"
-    return "—"
+def form_facts_of(form: FilledForm) -> FormFacts:
+    """What a feedback form, as the forms reader gives it, adds to a review."""
+    calls = tuple((at.replace(tzinfo=LONDON), yes) for at, yes in contact_answers(form))
+    completed = None
+    if form.complete and form.values.get("completed_on") is not None:
+        try:
+            completed = V.parse_date(form.values["completed_on"])
+        except V.BadValue:
+            completed = None  # the forms run reports the officer's typo on the Problems sheet
+    answers = {k: V.text(form.values.get(k)) for k in ANSWERED if V.text(form.values.get(k))}
+    welfare = ": ".join(x for x in (answers.get("welfare_signposted", ""), answers.get("welfare_notes", "")) if x)
+    return FormFacts(calls, completed, welfare, answers.get("conduct_notes", ""), answers)

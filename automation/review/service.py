@@ -10,14 +10,14 @@ from automation import values as V
 from automation.calendar import LONDON
 from automation.config import Config
 from automation.context import Context
-from automation.forms.readback import FilledForm, contact_answers
+from automation.forms.readback import FilledForm
 from automation.forms.runner import existing_forms
 from automation.forms.workbook import read_form
 from automation.mail.journal import Record
 from automation.model import Inspection
 from automation.oversight.settings import report_paths
 from automation.review.checklist import existing_checklist, write_checklist
-from automation.review.core import find_inspection, review_data, reviews_due
+from automation.review.core import find_inspection, form_facts_of, review_data, reviews_due
 from automation.review.timeline import FormFacts
 from automation.session import read_tracker
 from automation.workbook.raw import RawWorkbook
@@ -59,16 +59,7 @@ def form_file(folder: Path, inspection_id: str) -> Path | None:
 
 def facts_of(form: FilledForm) -> FormFacts:
     """What a feedback form, as the forms reader gives it, adds to a review."""
-    calls = tuple((at.replace(tzinfo=LONDON), yes) for at, yes in contact_answers(form))
-    completed = None
-    if form.complete and form.values.get("completed_on") is not None:
-        try:
-            completed = V.parse_date(form.values["completed_on"])
-        except V.BadValue:
-            completed = None  # the forms run reports the officer's typo on the Problems sheet
-    extra = {k: V.text(form.values.get(k)) for k in ("welfare_signposted", "welfare_notes", "conduct_notes")}
-    welfare = ": ".join(x for x in (extra["welfare_signposted"], extra["welfare_notes"]) if x)
-    return FormFacts(calls, completed, welfare, extra["conduct_notes"])
+    return form_facts_of(form)
 
 
 def form_facts(folder: Path, inspection_id: str) -> FormFacts | None:

@@ -3,14 +3,14 @@ tracker row, the send journal and the follow-ups. Pure: no workbook library, no 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from automation.calendar import WorkingCalendar
 from automation.mail.journal import Record
-from automation.model import FollowUp, Inspection, School
+from automation.model import FollowUp, Inspection, School, Staff
 from automation.mail.states import DONE_FOR_HISTORY as SENT_STATES  # what the LA did
-from automation.plan.contact import inspection_days
+from automation.plan.contact import build_plan, inspection_days
 from automation.purposes import Purpose
 
 MET, MISSED, NOT_RECORDED, NOT_DUE, OPEN = "Met", "Missed", "Not recorded", "Not yet due", "Open"
@@ -41,6 +41,11 @@ class FormFacts:
     completed_on: date | None = None
     welfare: str = ""  # "Yes: which support, for whom" as the officer wrote it
     conduct_notes: str = ""
+    answers: dict[str, str] = field(default_factory=dict)  # every other filled-in field, by its key
+
+    def said(self, key: str) -> str:
+        """The officer's answer to one field ("" when blank)."""
+        return self.answers.get(key, "")
 
     def answer(self, planned: datetime) -> bool | None:
         return next((yes for at, yes in self.calls if at == planned), None)
@@ -75,23 +80,36 @@ def _t(text: str) -> time:
     return time(int(h), int(m))
 
 
-def keep_in_touch_points(insp: Inspection, contact_rules: dict, cal: WorkingCalendar) -> list[tuple[datetime, str]]:
-    """Every keep-in-touch point the contact plan promised, in time order."""
-    on_site = int(contact_rules["types"].get(f"{insp.framework}.{insp.inspection_type}", {}).get("on_site_days", 2))
-    days = inspection_days(insp, on_site, cal)
-    out = []
-    for p in contact_rules.get("keep_in_touch", []):
-        if not p.get("enabled", True):
-            continue
-        for d in {"each": days, "first": days[:1], "last": days[-1:]}[p.get("days", "each")]:
-            out.append((cal.at(d, _t(p["time"])), p["label"]))
-    return sorted(out)
+def keep_in_touch_points(insp: Inspection, school: School, contact_rules: dict, cal: WorkingCalendar,
+                         staff: dict[str, Staff] | None = None) -> list[tuple[datetime, str]]:
+    """Every keep-in-touch point the contact plan promised this school, in time order: the plan's
+    own calls, so a point whose `applies` leaves the school out (an offer-only academy) is not counted."""
+    known = dict(staff or {})
+    for name, role in ((school.sim, "SIM"), (school.ai, "AI")):
+        known.setdefault(name, Staff(name, role, ""))  # only the names are needed here
+    plan = build_plan(insp, school, known, None, contact_rules, cal)
+    return sorted((c.start, c.label) for c in plan.calls)
+
+
+def expected_publication(review_rules: dict) -> int:
+    """The working days the LA expects between the last day on site and publication (rules data)."""
+    return int(review_rules.get("timings", {}).get("report_expected_within_working_days", 30))
+
+
+def publication_note(insp: Inspection, last: date, review_rules: dict, cal: WorkingCalendar) -> str:
+    """How long the report took (or has taken so far), in working days after the last day on site."""
+    n = expected_publication(review_rules)
+    if insp.report_published is None:
+        return f"not yet published (or not yet recorded); the LA expects it within {n} working days of the last day on site"
+    took = cal.working_days_between(last, insp.report_published)
+    return f"{took} working days after the last day on site (the LA expects within {n})"
 
 
 def build_timeline(insp: Inspection, school: School, contact_rules: dict, review_rules: dict,
                    cal: WorkingCalendar, records: list[Record], follow_ups: list[FollowUp],
-                   now: datetime, form: FormFacts | None = None) -> list[Event]:
-    """The timeline of one inspection, promised beside actual, in time order."""
+                   now: datetime, form: FormFacts | None = None, form_due: bool = True) -> list[Event]:
+    """The timeline of one inspection, promised beside actual, in time order. form_due: whether
+    the LA owed a feedback form (plan/contact.py feedback_form_due): if not, none is counted as missed."""
     t = contact_rules["timings"]
     notified = cal.local(insp.notified_at)
     on_site = int(contact_rules["types"].get(f"{insp.framework}.{insp.inspection_type}", {}).get("on_site_days", 2))
@@ -124,7 +142,7 @@ def build_timeline(insp: Inspection, school: School, contact_rules: dict, review
                         note="deadline for a request; the time shown is when the SIM and AI were told"
                         if rec else "deadline for a request"))
 
-    for when, label in keep_in_touch_points(insp, contact_rules, cal):
+    for when, label in keep_in_touch_points(insp, school, contact_rules, cal):
         said = form.answer(when) if form else None
         if said is None:
             state, note = (NOT_DUE if now <= when else NOT_RECORDED), "confirm with the AI whether and when it happened"
@@ -149,11 +167,15 @@ def build_timeline(insp: Inspection, school: School, contact_rules: dict, review
     feedback_state = "" if insp.final_feedback_at else NOT_DUE if now.date() <= days[-1] else NOT_RECORDED
     ev.append(Event("Final feedback meeting", days[-1], insp.final_feedback_at, feedback_state, sim_ai,
                     "LA attends: " + ("always (maintained school)" if school.maintained else "if invited, or if safeguarding is not met")))
-    form_due = cal.at(cal.add_working_days(days[-1], t["feedback_form_within_working_days"]), cal.day_end)
     completed = insp.feedback_form_completed or (form.completed_on if form else None)
-    ev.append(Event("Feedback form completed", form_due, completed, judge(form_due, completed, now, cal),
-                    "the officer who attended feedback",
-                    f"within {t['feedback_form_within_working_days']} working days of the last day"))
+    if form_due:
+        due = cal.at(cal.add_working_days(days[-1], t["feedback_form_within_working_days"]), cal.day_end)
+        ev.append(Event("Feedback form completed", due, completed, judge(due, completed, now, cal),
+                        "the officer who attended feedback",
+                        f"within {t['feedback_form_within_working_days']} working days of the last day"))
+    else:
+        ev.append(Event("Feedback form completed", None, completed, "", "",
+                        "not owed: the LA did not attend final feedback (an academy that did not accept the LA's support)"))
 
     if insp.draft_report_received:
         n = int(review_rules.get("timings", {}).get("factual_accuracy_working_days", 5))
@@ -161,8 +183,10 @@ def build_timeline(insp: Inspection, school: School, contact_rules: dict, review
                         note=f"factual-accuracy comments due within {n} working days"))
         ev.append(Event("Factual-accuracy comments due", cal.add_working_days(insp.draft_report_received, n), None,
                         "", school.sim, "the school's deadline; the SIM supports"))
-    ev.append(Event("Report published", None, insp.report_published,
-                    note="" if insp.report_published else "not yet published (or not yet recorded)"))
+    ev.append(Event("Report published", None, insp.report_published, note=publication_note(insp, days[-1], review_rules, cal)))
+    if insp.complaint_made == "Yes":
+        ev.append(Event("Formal complaint made to Ofsted", None, None, "", school.sim,
+                        "Complaint made = Yes: its stages and dates are in the checklist's complaint section"))
 
     for fu in follow_ups:
         if fu.inspection_id != insp.inspection_id or fu.state == "No longer needed":

@@ -143,7 +143,7 @@ def _digest(ctx: Context, officer, mine: list[Item], s: ReminderSettings) -> Out
     return build_message(sender=ctx.config.sender, to=[officer.email], subject=subject, text=text, html=html,
                          inspection_id=digest_id(ctx.now.date()), purpose=DIGEST, version=1, when=ctx.now,
                          reason=f"daily digest for {officer.name}: {counts}",
-                         facts={"keys": [i.fu.key for i in mine]})
+                         facts={"keys": [i.fu.key for i in mine], "addressee": officer.name})
 
 
 def _escalated_before(ctx: Context) -> set[str]:
@@ -180,5 +180,5 @@ def _escalations(ctx: Context, late: list[Item]) -> list[OutgoingMessage]:
                                  inspection_id=digest_id(ctx.now.date()), purpose=ESCALATION, version=1, when=ctx.now,
                                  reason=f"{len(mine)} follow-up action(s) overdue by "
                                         f"{settings(ctx).escalate_after_working_days}+ working days",
-                                 facts={"keys": [_ident(i.fu) for i in mine]}))
+                                 facts={"keys": [_ident(i.fu) for i in mine], "addressee": cem.name}))
     return out

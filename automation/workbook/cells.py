@@ -17,7 +17,7 @@ from automation.workbook.raw import Formula
 # A formula element (<f>, <f t="shared" .../>) or an error cell (t="e"), default namespace.
 _MARK = re.compile(rb'<f[\s>/]|\bt="e"')
 _PREFIXED = re.compile(rb'<\w+:f[\s>/]')
-_CELL = re.compile(rb'<c[\s>]')
+_QUICK = (b"<f>", b"<f ", b"<f/", b't="e"', b":f>", b":f ", b":f/")
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
 
@@ -34,8 +34,31 @@ def value(v, special=None):
     return v
 
 
+def row_values(row: list, wanted: list[tuple[int, str]], special: dict, number: int, left: int = 1) -> dict:
+    """header -> value for one calamine row (its first item in column left): blanks and blank
+    text left out. The hot loop of a read."""
+    out = {}
+    for i, h in wanted:
+        v = row[i]
+        t = type(v)
+        if special and (number, i + left) in special:
+            out[h] = special[(number, i + left)]
+        elif t is str:
+            if v and not v.isspace():
+                out[h] = v
+        elif t is float:
+            out[h] = int(v) if v.is_integer() and abs(v) < 2 ** 53 else v
+        elif t is date:
+            out[h] = datetime.combine(v, time(0, 0))
+        else:
+            out[h] = v
+    return out
+
+
 def special_cells(data: bytes, part: str) -> dict[tuple[int, int], object]:
     """{(row, column): Formula or error text} for every formula or error cell in a sheet part."""
+    if not any(mark in data for mark in _QUICK):
+        return {}  # the usual case, found with a few substring searches of the part
     if _PREFIXED.search(data):
         return _by_parse(data, part)
     found: dict[tuple[int, int], object] = {}

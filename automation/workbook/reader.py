@@ -124,27 +124,29 @@ def _load(fh):
 
 def _read_sheet(ws, title: str, spec: schema.Sheet, special: dict) -> RawSheet:
     wanted = {_norm(h) for h in spec.headers()}
-    grid = ws.to_python(skip_empty_area=False)
+    # Padded from A1 (skip_empty_area=False): list index + 1 is the row and column number,
+    # even with a blank column A or rows left empty above a title.
+    top, left = 1, 1
+    rows = iter(ws.to_python(skip_empty_area=False))
     # The header is the row, among the first few, naming most contract columns:
     # users may put a title or notes above the table.
-    best, header_row, head = -1, 1, []
-    for i, row in enumerate(grid[:HEADER_SEARCH_ROWS], start=1):
+    best, header_row, head, buffered = -1, 1, [], []
+    for i, row in enumerate(rows, start=top):
+        buffered.append(row)
         score = sum(1 for v in row if _norm(v) in wanted)
         if score > best:
             best, header_row, head = score, i, row
-    named = [(i, cells.value(v, special.get((header_row, i)))) for i, v in enumerate(head, start=1)]
+        if i >= HEADER_SEARCH_ROWS:
+            break
+    named = [(i, cells.value(v, special.get((header_row, i)))) for i, v in enumerate(head, start=left)]
     columns, notes = headers.match_headers(named, spec, spec.name, header_row)
     notes += headers.missing_optional(spec, columns, spec.name, header_row)
     width = max((i for i, v in named if _norm(v)), default=0)
     sheet = RawSheet(title, header_row, columns, problems=notes, width=width)
-    wanted_idx = [(idx - 1, h) for h, idx in columns.items()]
-    for number in range(header_row + 1, len(grid) + 1):
-        row = grid[number - 1]
-        values = {}
-        for i, h in wanted_idx:
-            if i < len(row):
-                v = cells.value(row[i], special.get((number, i + 1)) if special else None)
-                if v is not None and not (isinstance(v, str) and not v.strip()):
-                    values[h] = v
-        sheet.rows.append((number, values))
+    wanted_idx = [(idx - left, h) for h, idx in columns.items() if 0 <= idx - left < len(head)]
+    take = sheet.rows.append
+    for number, row in enumerate(buffered[header_row - top + 1:], start=header_row + 1):
+        take((number, cells.row_values(row, wanted_idx, special, number, left)))
+    for number, row in enumerate(rows, start=len(buffered) + top):
+        take((number, cells.row_values(row, wanted_idx, special, number, left)))
     return sheet
