@@ -17,10 +17,10 @@ from automation.errors import TrackerError
 COMMAND_MODULES = [
     "automation.commands.basic",
     "automation.commands.mail",
-    "automation.commands.after",  # issue 5: follow-ups, reminders, schedule
-    "automation.commands.forms",  # issue 5: feedback forms
-    "automation.commands.oversight",  # issue 6: review, summary, import-schools
-    "automation.commands.addin",  # issue 7: the Excel ribbon add-in
+    "automation.commands.after",  # follow-ups, reminders, schedule
+    "automation.commands.forms",  # feedback forms
+    "automation.commands.oversight",  # review, summary, import-schools
+    "automation.commands.addin",  # the Excel ribbon add-in
 ]
 
 

@@ -31,6 +31,7 @@ from automation.session import (Session, journal_path, load_context, logged_sent
 from automation.status import status
 from automation.steps import STEPS
 from automation.update import TrackerUpdate
+from automation.validate import school_label
 from automation.workbook.protocol import TrackerStore
 
 
@@ -80,6 +81,9 @@ def tool_update(ctx: Context, records: list[Record]) -> TrackerUpdate:
     for insp in ctx.tracker.inspections:
         if insp.id_is_new:
             upd.set(insp.row, "Inspection ID", insp.inspection_id)
+        school = ctx.tracker.schools.get(insp.urn)
+        if school is not None:  # which school the URN is, so an admin sees a wrong one at once
+            upd.set(insp.row, "School", school_label(school))
         sent_at = plan_sent.get(insp.inspection_id) or insp.contact_plan_sent
         if sent_at:
             upd.set(insp.row, "Contact plan sent", ctx.calendar.local(sent_at).replace(tzinfo=None, second=0, microsecond=0))

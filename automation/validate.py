@@ -272,6 +272,8 @@ def _inspections(sheet, rules: Rules, t: Tracker, now: datetime | None = None) -
         if urn and urn not in t.schools:
             r.report("URN", urn, f"URN {urn} is not on the Schools sheet (or its row there has errors)",
                      "add the school to the Schools sheet, or correct the URN.")
+        elif urn:
+            _school_matches(r, t.schools[urn])
         notified = _notified(r, now, sense)
         start = r.get("Start date", V.parse_date)
         fw = rules.framework_on(notified.date()) if notified else None
@@ -305,6 +307,28 @@ def _inspections(sheet, rules: Rules, t: Tracker, now: datetime | None = None) -
         t.inspections.append(_inspection(r, rules, fw, iid, not existing_id, urn, itype, notified, start, feedback,
                                          deferral, sent))
     _out_of_place(dated, sense, _max_notice(rules), now.date() if now else None)
+
+
+def school_label(school) -> str:
+    """What the tool writes in an Inspections row's School cell: the name and governance."""
+    return f"{school.name} ({school.governance})"
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in str(text).lower() if ch.isalnum())
+
+
+def _school_matches(r: "_Row", school) -> None:
+    """A School cell that names another school than the URN's (typed by an admin, or left from
+    before the URN was changed) is an error: a wrong but existing URN would email the wrong school."""
+    typed = str(r.cells.get("School") or "").strip()
+    if not typed or typed == school_label(school):
+        return
+    said, real = _letters(typed.rsplit(" (", 1)[0]), _letters(school.name)
+    if said and (said in real or real in said):
+        return
+    r.report("URN", school.urn, f"URN {school.urn} is {school.name}, but the row's School says {typed!r}",
+             "correct the URN (or clear the School cell if the URN is right); nothing is sent for this row until then.")
 
 
 def _max_notice(rules: Rules) -> int:

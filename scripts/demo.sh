@@ -8,8 +8,14 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e .
 rm -rf demo && mkdir demo
-.venv/bin/ofsted-tracker sample demo/tracker.xlsx
-.venv/bin/ofsted-tracker run demo/tracker.xlsx || true   # exit 1 = something needs attention: see above
+# A fixed, sensible clock, so the demo tells the same story whenever it is run: the sample's
+# county dated around Thursday 3 December 2026, and the run at 09:00 that morning, after
+# every notification in it (none is "later today").
+TODAY=2026-12-03
+NOW=2026-12-03T09:00
+.venv/bin/ofsted-tracker sample demo/tracker.xlsx --today "$TODAY"
+echo "Running as if it were $NOW (London time): ofsted-tracker run demo/tracker.xlsx --now $NOW"
+.venv/bin/ofsted-tracker run demo/tracker.xlsx --now "$NOW" || true   # exit 1 = something needs attention: see above
 echo
 echo "Messages written to demo/outbox/:"
 ls -1 demo/outbox | head -20

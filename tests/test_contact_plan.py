@@ -1,4 +1,4 @@
-"""Issue 3: contact plans, updated plans, deferrals and concerns — timings, audiences,
+"""Contact plans, updated plans, deferrals and concerns — timings, audiences,
 exactly-once and confidentiality, on real workbooks."""
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def test_bank_holiday_week(tmp_path, cfg):
     _, sent = go(path, cfg, at(2026, 5, 21, 15, 40))
     body = text_of(by_purpose(sent, "contact_plan_internal")[0])
     assert "On site:         Friday 22 May 2026, Tuesday 26 May 2026" in body
-    assert "Monday 25 May is a bank holiday (Spring Bank Holiday)" in body
+    assert "Monday 25 May 2026 is a bank holiday (Spring Bank Holiday)" in body
     # Feedback form due 2 working days after Tuesday: Thursday 28 May.
     assert "Thursday 28 May 2026, 17:00 — Complete the feedback form" in body
 

@@ -1,4 +1,4 @@
-"""Issue 5: the Follow-ups sheet compiled from rules held as data — each rule, working-day
+"""The Follow-ups sheet compiled from rules held as data — each rule, working-day
 due dates (bank holidays), owners, and recompiling that keeps officers' Done and Notes."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 5 on the sample tracker: the Follow-ups sheet, Status and the digests are right for
+"""On the sample tracker, the Follow-ups sheet, Status and the digests are right for
 every stage of an inspection's life (the county behind `ofsted-tracker sample` and the demo)."""
 
 from __future__ import annotations

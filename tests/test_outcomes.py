@@ -1,4 +1,4 @@
-"""Issue 5: outcome rules as data for both frameworks, and the check that a recorded Category
+"""Outcome rules as data for both frameworks, and the check that a recorded Category
 of concern agrees with the grades (a warning with sheet/row/column/value/fix, not a fix)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 5: daily digests (once per working day, after a set time, even when the run is
+"""Daily digests (once per working day, after a set time, even when the run is
 scheduled every 15 minutes), escalation of long-overdue actions to the CEM, none when
 there is nothing to say."""
 

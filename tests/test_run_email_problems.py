@@ -1,5 +1,5 @@
 """An undelivered email is shown on the inspection's row and the Problems sheet, with what
-to do, until a message for the same purpose gets through (issue 4: recorded on the row)."""
+to do, until a message for the same purpose gets through (recorded on the row)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 5: `ofsted-tracker schedule` prints the Task Scheduler command and the cron line
+"""`ofsted-tracker schedule` prints the Task Scheduler command and the cron line
 (the printed text is tested; --install runs schtasks on Windows only)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 5: Status continues after the inspection — Awaiting report -> Follow-up -> Closed,
+"""Status continues after the inspection — Awaiting report -> Follow-up -> Closed,
 derived on every run (never stored), and the run prints its stages in order."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A user's own pivot table on their own sheet survives a run (issue 2, item 5).
+"""A user's own pivot table on their own sheet survives a run.
 
 The fixture adds genuine ECMA-376 pivot parts to a real tracker (cache definition, cache
 records, pivot table, their relationships, content types and the workbook's <pivotCaches>),

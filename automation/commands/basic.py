@@ -21,6 +21,7 @@ def register(sub) -> None:
     p = sub.add_parser("validate", help="list the tracker's problems by sheet, row and column")
     p.add_argument("workbook", type=Path)
     p.add_argument("--config", type=Path)
+    p.add_argument("--now", type=parse_now, help="check as at this time (dates in the future are flagged), e.g. 2026-11-16T13:05")
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("run", help="the scheduled run: check, send what is due, update the tracker")
@@ -60,14 +61,18 @@ def cmd_validate(args) -> int:
 
     cfg = load_config(args.config)
     rules = load_rules(Path(cfg.rules_dir) if cfg.rules_dir else None)
-    tracker = build_tracker(read_workbook(args.workbook, limits=PartLimits.from_section(cfg.section("workbook"), cfg.source)), rules)
+    raw = read_workbook(args.workbook, limits=PartLimits.from_section(cfg.section("workbook"), cfg.source))
+    tracker = build_tracker(raw, rules, args.now or datetime.now(LONDON))
     # The run also checks outcomes against the category of concern: show those here too.
     tracker.problems += [p for i in tracker.inspections for p in consistency_problems(i, rules)]
     for p in tracker.problems:
         print(p)
-    errors, warnings = len(tracker.errors), len(tracker.problems) - len(tracker.errors)
+    errors = len(tracker.errors)
+    notes = sum(1 for p in tracker.problems if p.severity == "info")
+    warnings = len(tracker.problems) - errors - notes
     print(f"{args.workbook.name}: {len(tracker.schools)} schools, {len(tracker.staff)} staff, "
-          f"{len(tracker.inspections)} inspections read; {errors} error(s), {warnings} warning(s).")
+          f"{len(tracker.inspections)} inspections read; {errors} error(s), {warnings} warning(s)"
+          + (f", {notes} note(s)." if notes else "."))
     return 1 if errors else 0
 
 

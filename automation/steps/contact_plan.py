@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from automation.context import Context
-from automation.errors import ConfigError
+from automation.errors import ConfigError, Problem
 from automation.mail.message import OutgoingMessage, build_message
 from automation.mail.transport import only_to
 from automation.model import Inspection
@@ -107,8 +107,7 @@ def _plan_messages(ctx: Context, insp: Inspection) -> list[OutgoingMessage]:
             return []  # sent before this journal existed (recorded in the tracker): never again
         plan = _plan(ctx, insp)
         if ctx.now.date() > plan.days[-1]:
-            ctx.notes.append(f"{insp.inspection_id}: no contact plan sent — the inspection ended on "
-                             f"{uk(plan.days[-1])} before it was recorded.")
+            _recorded_after_it_ended(ctx, insp, plan)
             return []
         return _messages(ctx, plan, 1, [], "new inspection recorded")
     latest = max(previous, key=lambda r: r.version)
@@ -119,6 +118,21 @@ def _plan_messages(ctx: Context, insp: Inspection) -> list[OutgoingMessage]:
     if ctx.now.date() > plan.days[-1]:
         return []
     return _messages(ctx, plan, latest.version + 1, changes, "; ".join(changes))
+
+
+def _recorded_after_it_ended(ctx: Context, insp: Inspection, plan: ContactPlan) -> None:
+    """History typed in after the event: said once in the summary and listed on the Problems
+    sheet as information, so a wrong date (not a forgotten school) can be spotted there."""
+    note = (f"{insp.inspection_id}: no contact plan sent — the inspection ended on {uk(plan.days[-1])} "
+            "before it was recorded.")
+    if note in ctx.notes:  # the run plans once for the preview and once for real
+        return
+    ctx.notes.append(note)
+    ctx.tracker.problems.append(Problem(
+        "info", "Inspections", insp.row, "Notified at", f"{insp.notified_at:%d/%m/%Y %H:%M}",
+        f"no contact plan sent — the inspection ended on {uk(plan.days[-1])} before it was recorded",
+        "nothing to do if the dates are right; if not, correct Notified at or Start date (day first) "
+        "and the plan is sent."))
 
 
 def _undelivered(ctx: Context, insp: Inspection, version: int) -> list[OutgoingMessage]:

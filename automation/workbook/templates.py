@@ -16,12 +16,12 @@ from automation.paths import workbook_templates_dir
 # file name -> "module:function" taking the destination path. Each issue adds its own line.
 TEMPLATES: dict[str, str] = {
     "tracker_template.xlsx": "automation.workbook.template:build_tracker_template",
-    "learning_review.xlsx": "automation.review.checklist:build_learning_review_template",  # issue 6
+    "learning_review.xlsx": "automation.review.checklist:build_learning_review_template",
 }
 
 
 def _feedback_forms() -> dict[str, str]:
-    # One feedback form per inspection type in rules/frameworks.toml (issue 5): data, not a list here.
+    # One feedback form per inspection type in rules/frameworks.toml: data, not a list here.
     from automation.forms.templates import form_templates
 
     return {name: "automation.forms.templates:build_named" for name in form_templates()}
