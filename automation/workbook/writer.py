@@ -350,7 +350,9 @@ def _serial(value, epoch: datetime = EXCEL_EPOCH) -> str:
             from automation.calendar import LONDON
             value = value.astimezone(LONDON).replace(tzinfo=None)
         delta = value - epoch
-        return repr(round(delta.days + delta.seconds / 86400, 8))
+        # The nearest double to the exact serial, in full (Excel itself writes 15-17 digits):
+        # rounding to 8 places left 06:16 as 06:15:59.999, which LibreOffice shows as 06:15.
+        return repr(delta.days + delta.seconds / 86400)
     return str((value - epoch.date()).days)
 
 
