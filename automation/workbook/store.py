@@ -101,7 +101,7 @@ def _inspections(sheet: RawSheet, update: TrackerUpdate) -> SheetEdit:
 def _follow_ups(sheet: RawSheet, update: TrackerUpdate) -> SheetEdit | None:
     if update.follow_ups is None:
         return None
-    edit = SheetEdit("Follow-ups", header_row=sheet.header_row)
+    edit = SheetEdit("Follow-ups", header_row=sheet.header_row, fit_rows=True)
     cols = _columns(sheet, schema.FOLLOW_UPS, edit)
     rows_by_key = {V.text(c.get("Key")): n for n, c in sheet.rows if c.get("Key")}
     current = {n: c for n, c in sheet.rows}
@@ -141,10 +141,10 @@ def _email_log(sheet: RawSheet, update: TrackerUpdate) -> SheetEdit | None:
 def _problems(sheet: RawSheet | None, update: TrackerUpdate) -> SheetEdit:
     headers = schema.PROBLEMS.headers()
     if sheet is None:
-        edit = SheetEdit("Problems", create_headers=tuple(headers))
+        edit = SheetEdit("Problems", create_headers=tuple(headers), fit_rows=True)
         cols, first = {h: i for i, h in enumerate(headers, 1)}, 2
     else:
-        edit = SheetEdit("Problems", truncate_after=sheet.header_row, header_row=sheet.header_row)
+        edit = SheetEdit("Problems", truncate_after=sheet.header_row, header_row=sheet.header_row, fit_rows=True)
         cols, first = _columns(sheet, schema.PROBLEMS, edit), sheet.header_row + 1
         if _same_problems(sheet, update.problems):
             return SheetEdit("Problems")  # unchanged since the last run: leave the file alone

@@ -42,6 +42,7 @@ class SheetEdit:
     create_headers: tuple[str, ...] = ()  # create the sheet with these headers if missing
     header_row: int = 1  # where the reader found the headers: nothing above it is touched or copied
     append_from: int | None = None  # first new row the tool adds (those rows must be free)
+    fit_rows: bool = False  # give the rows written a height that shows their wrapped text
 
 
 def file_digest(source) -> str:
@@ -177,6 +178,8 @@ def _edited_parts(z: zipfile.ZipFile, edits: list[SheetEdit]) -> dict[str, bytes
         sheet.check_free(edit)
         for (r, c), value in sorted(edit.cells.items()):
             dropped_formula |= sheet.set(r, c, value)
+        if edit.fit_rows:
+            sheet.fit_heights(edit.cells, edit.header_row)
         sheet.fix_dimension()
         parts[part] = pkg.serialise(root)
         for tpart, table in tables.items():
@@ -189,6 +192,9 @@ def _edited_parts(z: zipfile.ZipFile, edits: list[SheetEdit]) -> dict[str, bytes
     if dropped_formula and "xl/calcChain.xml" in z.namelist():
         _drop_calc_chain(z, parts)
     return parts
+
+
+LINE_POINTS, MAX_LINES = 15, 10  # a wrapped line at Calibri 11, and the tallest row the tool makes
 
 
 class _Sheet:
@@ -204,6 +210,30 @@ class _Sheet:
         self.numbers = sorted(self.rows)
         self.cols = [(int(c.get("min")), int(c.get("max")), c.get("style")) for c in root.iterfind(f"{M}cols/{M}col")]
         self._row_styles: dict[int, dict[int, str]] = {}
+
+    def fit_heights(self, cells: dict, header_row: int) -> None:
+        """Rows tall enough for their longest wrapped text, where the column has a width:
+        LibreOffice does not grow a row for wrapped text written without a height, so long
+        problems and actions overlapped the rows below."""
+        widths = {}
+        for col in self.root.iterfind(f"{M}cols/{M}col"):
+            if col.get("width"):
+                for c in range(int(col.get("min")), int(col.get("max")) + 1):
+                    widths[c] = float(col.get("width"))
+        lines: dict[int, int] = {}
+        for (r, c), value in cells.items():
+            if r > header_row and isinstance(value, str) and value and widths.get(c):
+                per = max(int(widths[c] * 1.1), 6)  # characters a line at the default font, roughly
+                need = sum(max(1, -(-len(part) // per)) for part in value.split("\n"))
+                lines[r] = max(lines.get(r, 1), need)
+        for r, n in lines.items():
+            row = self._row(r)
+            if n > 1:
+                row.set("ht", f"{min(n, MAX_LINES) * LINE_POINTS:g}")
+                row.set("customHeight", "1")
+            elif row.get("customHeight") == "1":  # a row reused for shorter text: back to one line
+                row.attrib.pop("ht", None)
+                row.attrib.pop("customHeight", None)
 
     def last_row(self) -> int:
         """The last row holding a value (pre-formatted empty rows do not count)."""
