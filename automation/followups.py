@@ -15,7 +15,7 @@ from automation.conditions import FOLLOW_UP_FACTS, applies, check, named_conditi
 from automation.errors import ConfigError, Problem
 from automation.model import FollowUp, Inspection, School, Tracker
 from automation.outcomes import Outcome, outcome
-from automation.rules import Rules
+from automation.rules import Rules, fill
 from automation.status import last_day
 
 OPEN, DONE, NOT_NEEDED = "Open", "Done", "No longer needed"
@@ -167,11 +167,7 @@ def _due(rule: ActionRule, s: Subject, n: int, cal: WorkingCalendar) -> date | N
 
 
 def _text(template: str, rule: ActionRule, values: dict) -> str:
-    try:
-        return template.format_map(values)
-    except (KeyError, ValueError, IndexError) as exc:
-        raise ConfigError(f"Rules file follow_ups.toml, action '{rule.id}': the text {template!r} uses {exc}, "
-                          f"which is not one of {{{'}, {'.join(values)}}}.")
+    return fill(template, values, f"follow_ups.toml, action '{rule.id}'")
 
 
 def owner_for(role: str, insp: Inspection, tracker: Tracker, rules: Rules) -> str:

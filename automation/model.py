@@ -120,6 +120,7 @@ class Tracker:
     support_offers: list[SupportOffer] = field(default_factory=list)
     logged_message_ids: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
+    header_rows: dict[str, int] = field(default_factory=dict)  # sheet -> the row its headers are on
 
     @property
     def errors(self) -> list[Problem]:

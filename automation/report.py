@@ -129,10 +129,15 @@ def _email_problems(result) -> list:
     return [p for p in result.update.problems if p.severity == "error" and " email (" in p.message]
 
 
-def print_run(result, workbook: Path, dry_run: bool) -> int:
-    """Print the summary; exit 0, or 1 when something needs an officer's attention."""
-    for line in summary_lines(result, workbook, dry_run):
+def print_run(result, workbook: Path, dry_run: bool, lines=None) -> int:
+    """Print the summary (or the given lines); exit 0, or 1 when something needs an officer's attention."""
+    for line in (summary_lines(result, workbook, dry_run) if lines is None else lines):
         print(line)
+    return exit_status(result, dry_run)
+
+
+def exit_status(result, dry_run: bool) -> int:
+    """0, or 1 when something needs an officer's attention (the same rule for every command)."""
     attention = result.delivery.attention() if result.delivery else []
     # Errors on the Problems sheet (a bad row skipped, an email still undelivered from an
     # earlier run) also need an officer: a scheduler should see them as a non-zero exit.

@@ -133,3 +133,12 @@ def _check_conditions(rules: Rules) -> None:
         for i, entry in enumerate(plan.get(kind, []), start=1):
             check(entry.get("applies"), f"Rules file contact_plan.toml, {kind} '{entry.get('id') or entry.get('label') or i}'",
                   PLAN_FACTS, named)
+
+
+def fill(text: str, values: dict, where: str) -> str:
+    """A rules text with its {fields} filled in; an unknown field names the rules file and entry."""
+    try:
+        return text.format_map(values)
+    except (KeyError, ValueError, IndexError) as exc:
+        raise ConfigError(f"Rules file {where}: the text {text!r} uses {exc}, which is not one of "
+                          f"{{{'}, {'.join(values)}}}.")

@@ -89,8 +89,9 @@ def tool_update(ctx: Context, records: list[Record]) -> TrackerUpdate:
             upd.set(insp.row, "Contact plan sent", ctx.calendar.local(sent_at).replace(tzinfo=None, second=0, microsecond=0))
         upd.set(insp.row, "Status", status(insp, sent_at is not None, ctx.now.date(), ctx.on_site_days(insp), ctx.calendar,
                                            follow.by_inspection.get(insp.inspection_id)))
+    header = ctx.tracker.header_rows.get("Inspections", 1)
     for p in ctx.tracker.errors:
-        if p.sheet == "Inspections" and p.row:
+        if p.sheet == "Inspections" and p.row and p.row > header:  # never the header row (a missing column)
             upd.set(p.row, "Status", f"Problem: {p.column or 'row'} — see Problems sheet")
     _email_problems(ctx, records, upd)
     upd.email_log = [_log_row(r, ctx) for r in records]

@@ -89,7 +89,7 @@ def build_tracker(raw: RawWorkbook, rules: Rules, now: datetime | None = None) -
     if missing:
         raise WorkbookError(f"The tracker has no sheet named {', '.join(repr(m) for m in missing)} — "
                             "add it (copy it from workbook_templates/tracker_template.xlsx) and run again.")
-    t = Tracker()
+    t = Tracker(header_rows={name: s.header_row for name, s in raw.sheets.items()})
     for spec in schema.ALL:
         if spec.name in raw.sheets:
             _sheet_problems(raw.sheets[spec.name], spec, t.problems)
@@ -117,6 +117,15 @@ def build_tracker(raw: RawWorkbook, rules: Rules, now: datetime | None = None) -
 
 
 def _sheet_problems(sheet: RawSheet, spec: schema.Sheet, problems: list) -> None:
+    if not sheet.header_found:
+        # Nothing is read from the sheet, and nothing is written to it (workbook/store.py).
+        looked = ", ".join(f"'{h}'" for h in spec.headers()[:4])
+        problems.append(Problem("error", spec.name, None, None, "",
+                                f"no header row found: none of the first {sheet.searched_rows} rows names the "
+                                f"sheet's columns ({looked}…), so the tool neither reads nor writes this sheet",
+                                "put the column headers in one row near the top (the template's headers), "
+                                "with at most a title and a few notes above them."))
+        return
     problems.extend(getattr(sheet, "problems", ()))  # the reader's notes on headers (near misses, duplicates)
     for col in spec.columns:
         if col.header not in sheet.columns and (col.required and not col.tool):

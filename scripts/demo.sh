@@ -9,10 +9,10 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --disable-pip-version-check -e .
 rm -rf demo && mkdir demo
 # A fixed, sensible clock, so the demo tells the same story whenever it is run: the sample's
-# county dated around Thursday 3 December 2026, and the run at 09:00 that morning, after
-# every notification in it (none is "later today").
-TODAY=2026-12-03
-NOW=2026-12-03T09:00
+# county dated around Tuesday 1 December 2026, and the run at 08:30 that morning, after every
+# notification in it (none is "later today"), the day after Monday's routine notifications.
+TODAY=2026-12-01
+NOW=2026-12-01T08:30
 .venv/bin/ofsted-tracker sample demo/tracker.xlsx --today "$TODAY"
 echo "Running as if it were $NOW (London time): ofsted-tracker run demo/tracker.xlsx --now $NOW"
 .venv/bin/ofsted-tracker run demo/tracker.xlsx --now "$NOW" || true   # exit 1 = something needs attention: see above

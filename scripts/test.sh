@@ -8,4 +8,4 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 # Everything, the slow tests included (a plain `pytest` leaves them out: see pyproject.toml);
 # LibreOffice, when installed, lets the rendering tests run instead of skipping.
-exec .venv/bin/python -m pytest -q -m "slow or not slow" "$@"
+exec .venv/bin/python -m pytest -q -m "slow or not slow" -n 2 "$@"

@@ -51,3 +51,39 @@ def test_a_missing_extra_gives_the_install_command_for_a_checkout():
 
     checkout = Path(__file__).resolve().parents[1]
     assert f"pip install -e '{checkout}[graph]'" in str(MissingExtra("msal", "graph", "Sending through Graph"))
+
+
+def test_forms_says_only_what_it_did_with_forms(tmp_path):
+    path = write_tracker(tmp_path / "t.xlsx", inspections=[inspection()])
+    done = cli("forms", path, "--now", "2026-11-16T12:20")
+    assert done.returncode == 0, done.stderr
+    assert "Feedback forms folder:" in done.stdout and "form(s) written" in done.stdout
+    assert "Contact plans" not in done.stdout and "nothing to send" not in done.stdout
+
+
+def test_summary_for_a_term_without_inspections_says_so_and_writes_nothing(tmp_path):
+    path = write_tracker(tmp_path / "t.xlsx", inspections=[inspection()])
+    done = cli("summary", path, "--term", "2019-20 Autumn")
+    assert done.returncode == 2
+    assert "no inspections in 2019-20 Autumn" in done.stderr and "2026-27 Autumn" in done.stderr
+    assert not list(tmp_path.rglob("HMI summary*"))
+
+
+def test_review_with_an_unknown_id_lists_the_most_recent_ids(tmp_path):
+    from datetime import datetime
+
+    rows = [inspection(notified=datetime(2026, 11, 9, 9, 0), start=datetime(2026, 11, 10)),
+            inspection(urn="100002", notified=datetime(2026, 11, 16, 9, 0), start=datetime(2026, 11, 17))]
+    path = write_tracker(tmp_path / "t.xlsx", inspections=rows)
+    assert cli("run", path, "--now", "2026-11-16T09:30").returncode in (0, 1)
+    done = cli("review", path, "OFS-NOPE")
+    assert done.returncode == 2
+    hint = done.stderr.split("Recent ids:")[1]
+    assert hint.index("OFS-100002-20261116") < hint.index("OFS-100001-20261109")
+
+
+def test_mail_test_through_the_outbox_says_where_the_file_is(tmp_path):
+    done = cli("mail", "test", "--to", "tester@la.example.org", "--outbox-base", tmp_path / "t.xlsx")
+    assert done.returncode == 0, done.stderr
+    (eml,) = (tmp_path / "outbox").glob("*.eml")
+    assert str(eml.resolve()) in done.stdout

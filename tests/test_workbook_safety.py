@@ -242,13 +242,23 @@ def _padded_sheet(path: Path, megabytes: int, member: str = INSPECTIONS_PART) ->
     return path
 
 
+# The console script's own peak (VmHWM belongs to the process image, so it starts afresh at exec:
+# ru_maxrss from wait4 would carry over the forking test worker's size, hundreds of MB under xdist).
+_MEASURED = ("import atexit, os, sys\n"
+             "def _peak():\n"
+             "    hwm = next(l for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
+             "    open(os.environ['PEAK_FILE'], 'w').write(hwm.split()[1])\n"
+             "atexit.register(_peak)\n"
+             "from automation.cli import main\n"
+             "sys.exit(main(sys.argv[1:]))\n")
+
+
 def _run_measured(cwd: Path, *args) -> tuple[subprocess.CompletedProcess, int]:
-    """Run the CLI and return its result and peak memory in MB (this child only)."""
-    proc = subprocess.Popen([*CLI, *map(str, args)], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, err = proc.stdout.read(), proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), usage.ru_maxrss // 1024
+    """Run the CLI and return its result and peak memory in MB (the console script's process only)."""
+    peak = cwd / "peak.kb"
+    res = subprocess.run([sys.executable, "-c", _MEASURED, *map(str, args)], cwd=cwd, capture_output=True, text=True,
+                         env={**os.environ, "PEAK_FILE": str(peak)}, timeout=300)
+    return res, int(peak.read_text()) // 1024
 
 
 def test_big_part_is_refused_before_it_is_read(tmp_path):

@@ -31,5 +31,24 @@ def cmd_forms(args) -> int:
     # (contact plans and the rest wait for the scheduled run).
     result = run(args.workbook, cfg, now, dry_run=args.dry_run, select=lambda m: m.purpose == Purpose.FEEDBACK_FORM)
     folder = cfg.resolve(args.workbook, cfg.forms_dir)
-    print(f"Feedback forms folder: {folder} ({len(result.context.forms)} completed form(s) read).")
-    return print_run(result, args.workbook, dry_run=args.dry_run)
+    return print_run(result, args.workbook, dry_run=args.dry_run, lines=forms_lines(result, folder, args.dry_run))
+
+
+def forms_lines(result, folder: Path, dry_run: bool) -> list[str]:
+    """Only what this command did with feedback forms (the scheduled run reports the rest)."""
+    would = "would be " if dry_run else ""
+    forms = result.forms
+    lines = [f"Feedback forms folder: {folder}"]
+    lines += [n for n in result.notes if "feedback form" in n]  # "<id>: feedback form written to <path>"
+    lines.append(f"{len(forms.written) if forms else 0} form(s) {would}written; "
+                 f"{len(result.context.forms)} completed form(s) read into the tracker.")
+    sent = [m for m in result.messages]
+    lines.append(f"{len(sent)} completed form(s) {'would be ' if dry_run else ''}shared by email"
+                 + (": " + ", ".join(m.inspection_id for m in sent) if sent else "."))
+    if result.delivery:
+        lines += [f"  ATTENTION {o.message.inspection_id}: {o.state} — {o.detail}" for o in result.delivery.attention()]
+    problems = [p for p in result.update.problems if p.sheet.startswith("Feedback form")]
+    lines += [str(p) for p in problems]
+    if not dry_run:
+        lines.append("Tracker updated." if result.saved else f"Tracker NOT updated: {result.save_note}")
+    return lines

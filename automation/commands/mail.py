@@ -81,6 +81,9 @@ def cmd_test(args) -> int:
     where = ", ".join(msg.recipients) if not cfg.redirect_to else f"{cfg.redirect_to} (test mode)"
     if outcome.state == "sent":
         print(f"Sent a test message through {transport.name} to {where}. Message ID {msg.message_id}.")
+        written = getattr(transport, "written", None)  # the outbox says where the file went
+        if written is not None:
+            print(f"The message is the file {written(msg)} (open it in Outlook or any mail program).")
         return 0
     print(f"The test message was NOT confirmed sent through {transport.name}: {outcome.state}: {outcome.detail}")
     return MailError.exit_code

@@ -152,6 +152,10 @@ class OutboxTransport:
     def confirm(self, message: OutgoingMessage) -> bool | None:
         return self._path(message).exists()
 
+    def written(self, message: OutgoingMessage) -> Path:
+        """Where the message's .eml file is (for the commands to say)."""
+        return self._path(message).resolve()
+
     def close(self) -> None:
         pass
 

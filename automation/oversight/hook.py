@@ -13,6 +13,7 @@ from automation.errors import TrackerError
 from automation.mail.journal import Record
 from automation.oversight import service as oversight
 from automation.review import service as reviews
+from automation.review.refresh import refresh_in_progress
 from automation.workbook.protocol import TrackerStore
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ def after_run(workbook: Path, store: TrackerStore, ctx: Context, records: list[R
     notes: list[str] = []
     try:
         notes += reviews.requested_reviews(ctx, raw, workbook)
+        notes += refresh_in_progress(ctx, raw, workbook)  # a review under way sees this run's records
     except (TrackerError, OSError) as exc:
         notes.append(f"Learning-review checklists not written: {exc} (the next run tries again).")
     except Exception as exc:  # a fault here must not hide that the run itself completed

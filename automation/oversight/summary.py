@@ -119,9 +119,21 @@ def check_term(term: str, facts: list[Facts]) -> str:
     """The term label, checked: '2026-27 Autumn' style."""
     m = TERM.match(" ".join(term.split()))
     if not m:
-        known = ", ".join(sorted({f.term for f in facts})[-4:]) or "none yet"
-        raise TrackerError(f"--term {term!r} is not a term like \"2026-27 Autumn\" — terms in the tracker: {known}.")
-    return f"{m.group(1)}-{m.group(2)} {m.group(3).capitalize()}"
+        raise TrackerError(f"--term {term!r} is not a term like \"2026-27 Autumn\" — terms in the tracker: {known_terms(facts)}.")
+    label = f"{m.group(1)}-{m.group(2)} {m.group(3).capitalize()}"
+    if not any(f.term == label for f in facts):
+        raise TrackerError(f"The tracker has no inspections in {label}, so no summary was written — "
+                           f"terms in the tracker: {known_terms(facts)}.")
+    return label
+
+
+def known_terms(facts: list[Facts], most: int = 12) -> str:
+    """Every term the tracker has, oldest first (the latest `most` of a long history)."""
+    terms = sorted({f.term for f in facts})  # "2025-26 Autumn" < "2025-26 Spring" < "2025-26 Summer"
+    if not terms:
+        return "none yet"
+    shown = ", ".join(terms[-most:])
+    return shown if len(terms) <= most else f"{shown} (and {len(terms) - most} older)"
 
 
 def write_summary(ctx: Context, raw: RawWorkbook | None, workbook: Path, term: str, anonymise: bool,

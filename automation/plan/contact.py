@@ -12,6 +12,7 @@ from automation.conditions import PLAN_FACTS, applies  # noqa: F401 - PLAN_FACTS
 from automation.errors import ConfigError
 from automation.model import Inspection, School, Staff
 from automation.plan.dates import uk
+from automation.rules import fill
 from automation.status import last_day
 
 ANCHORS = ("notified", "notified_day_end", "first_day", "last_day", "final_feedback", "planning_call")
@@ -100,11 +101,7 @@ def feedback_form_due(insp: Inspection, school: School, rules) -> bool:
 
 
 def _fill(text: str, values: dict, where: str) -> str:
-    try:
-        return text.format_map(values)
-    except (KeyError, ValueError, IndexError) as exc:
-        raise ConfigError(f"Rules file contact_plan.toml, {where}: the text {text!r} uses {exc}, which is not one of "
-                          f"{{{'}, {'.join(values)}}}.")
+    return fill(text, values, f"contact_plan.toml, {where}")
 
 
 def _day_time(d: date, spec, cal: WorkingCalendar) -> datetime:

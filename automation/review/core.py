@@ -49,7 +49,9 @@ def find_inspection(tracker: Tracker, inspection_id: str) -> Inspection:
     for insp in tracker.inspections:
         if insp.inspection_id.upper() == want:
             return insp
-    known = ", ".join(i.inspection_id for i in tracker.inspections[-5:])
+    # The most recently notified, newest first (the sheet's order is the admins' typing order).
+    recent = sorted(tracker.inspections, key=lambda i: i.notified_at, reverse=True)[:5]
+    known = ", ".join(f"{i.inspection_id} ({i.notified_at:%d/%m/%Y})" for i in recent)
     raise TrackerError(f"No inspection {inspection_id!r} on the Inspections sheet (column 'Inspection ID') — "
                        f"check the id, or run the tracker once so new rows get one. Recent ids: {known or 'none'}.")
 

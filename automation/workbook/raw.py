@@ -23,6 +23,8 @@ class RawSheet:
     width: int = 0  # the header row's last used column (the user's own columns included)
     table_end: int | None = None  # last data row of the sheet's Excel table (its totals row excluded)
     table_totals: int = 0  # the table's totals rows (kept last when rows are added)
+    header_found: bool = True  # False: no row in the rows searched names the sheet's columns
+    searched_rows: int = 0  # how many rows were searched for the header
 
     def has(self, header: str) -> bool:
         return header in self.columns

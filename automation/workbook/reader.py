@@ -22,7 +22,8 @@ from automation.workbook.raw import RawSheet, RawWorkbook
 from automation.workbook.writer import file_digest
 
 _MERGE = re.compile(rb'<mergeCell ref="([A-Z]+\d+:[A-Z]+\d+)"')
-HEADER_SEARCH_ROWS = 5
+HEADER_SEARCH_ROWS = 20  # a title, notes and a blank row or two above the table are common
+HEADER_MIN_MATCHES = 2  # a row naming fewer of the sheet's columns is not its header
 
 
 _norm = headers.norm
@@ -142,7 +143,8 @@ def _read_sheet(ws, title: str, spec: schema.Sheet, special: dict) -> RawSheet:
     columns, notes = headers.match_headers(named, spec, spec.name, header_row)
     notes += headers.missing_optional(spec, columns, spec.name, header_row)
     width = max((i for i, v in named if _norm(v)), default=0)
-    sheet = RawSheet(title, header_row, columns, problems=notes, width=width)
+    sheet = RawSheet(title, header_row, columns, problems=notes, width=width,
+                     header_found=best >= min(HEADER_MIN_MATCHES, len(wanted)), searched_rows=len(buffered))
     wanted_idx = [(idx - left, h) for h, idx in columns.items() if 0 <= idx - left < len(head)]
     take = sheet.rows.append
     for number, row in enumerate(buffered[header_row - top + 1:], start=header_row + 1):

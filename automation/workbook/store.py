@@ -53,11 +53,14 @@ def plan_edits(raw: RawWorkbook, update: TrackerUpdate) -> list[SheetEdit]:
     the live-workbook store (automation/addin/xlstore.py), so neither can miss a sheet."""
     current = {n: cells for n, cells in raw.sheets["Inspections"].rows}
     update = changed_cells(update, current)
+    found = {name: sheet.header_found for name, sheet in raw.sheets.items()}
+    # A sheet whose header row was not found is never written: the tool would not know where
+    # its columns are, and would write into a title row (the Problems sheet says where it looked).
     return [e for e in (
-        _inspections(raw.sheets["Inspections"], update),
-        _follow_ups(raw.sheets["Follow-ups"], update),
-        _email_log(raw.sheets["Email log"], update),
-        _problems(raw.sheets.get("Problems"), update),
+        _inspections(raw.sheets["Inspections"], update) if found["Inspections"] else None,
+        _follow_ups(raw.sheets["Follow-ups"], update) if found["Follow-ups"] else None,
+        _email_log(raw.sheets["Email log"], update) if found["Email log"] else None,
+        _problems(raw.sheets.get("Problems"), update) if found.get("Problems", True) else None,
     ) if e is not None and (e.cells or e.truncate_after is not None)]
 
 
