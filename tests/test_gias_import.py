@@ -151,3 +151,36 @@ def test_progress_bar_on_a_terminal(tmp_path):
     assert proc.returncode in (0, 1)
     assert b"Reading the GIAS extract" in drawn and b"%" in drawn
     assert "Reading the GIAS extract" not in out  # the report on stdout has no bar in it
+
+
+def test_oversight_shows_its_stages_on_a_terminal_only(tmp_path):
+    """A long `oversight` rebuild shows where it is on a terminal; a pipe (a log, a scheduled
+    task) gets the result line alone."""
+    tracker = write_tracker(tmp_path / "t.xlsx")
+    piped = cli("oversight", tracker, cwd=tmp_path)
+    assert piped.returncode == 0, piped.stderr
+    assert "Reading the tracker" not in piped.stderr and "Oversight workbook written" in piped.stdout
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    try:
+        proc = subprocess.Popen([*CLI, "oversight", str(tracker)], cwd=tmp_path, stdout=subprocess.PIPE,
+                                stderr=slave, text=True)
+        os.close(slave)
+        drawn = b""
+        while True:
+            ready, _, _ = select.select([master], [], [], 60)
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            drawn += chunk
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+    assert proc.returncode == 0
+    assert b"Reading the tracker" in drawn or b"Building the oversight workbook" in drawn
+    assert "Oversight workbook written" in out and "Reading the tracker" not in out

@@ -71,10 +71,31 @@ def cmd_oversight(args) -> int:
     from automation.session import read_tracker
 
     cfg = load_config(args.config)
-    ctx, raw = read_tracker(args.workbook, cfg, _now(args))
-    path = refresh_oversight(ctx, raw, args.workbook)
+    with _stages(("Reading the tracker", "Building the oversight workbook")) as step:
+        ctx, raw = read_tracker(args.workbook, cfg, _now(args))
+        step()
+        path = refresh_oversight(ctx, raw, args.workbook)
+        step()
     print(f"Oversight workbook written: {path}")
     return 0
+
+
+@contextmanager
+def _stages(labels: tuple[str, ...]):
+    """A stage-by-stage bar on stderr for a long command, only when stderr is a terminal (never in
+    a log, a pipe or a scheduled task's output). Yields a callback: the current stage is done."""
+    if not sys.stderr.isatty():
+        yield lambda: None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=len(labels), desc=labels[0], file=sys.stderr, leave=False,
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {n}/{total} {elapsed}") as bar:
+        def done() -> None:
+            bar.update(1)
+            if bar.n < len(labels):
+                bar.set_description(labels[bar.n])
+        yield done
 
 
 def cmd_summary(args) -> int:
