@@ -28,6 +28,31 @@ CLI = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "automation.c
 WIDE = HEADER + [f"Extra{i} (name)" for i in range(129 - len(HEADER))]
 
 
+def on_a_terminal(args, cwd: Path) -> tuple[int, str, bytes]:
+    """Run the command with stderr on a pseudo-terminal: (exit status, stdout, what it drew there)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal has a width
+    try:
+        proc = subprocess.Popen([*CLI, *map(str, args)], cwd=cwd, stdout=subprocess.PIPE, stderr=slave, text=True)
+        os.close(slave)
+        drawn = b""
+        while True:
+            ready, _, _ = select.select([master], [], [], 60)
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            drawn += chunk
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+    return proc.returncode, out, drawn
+
+
 def cli(*args, cwd: Path, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120, **kw)
 
@@ -127,28 +152,8 @@ def test_no_progress_bar_when_not_a_terminal(tmp_path):
 def test_progress_bar_on_a_terminal(tmp_path):
     extract = big_extract(tmp_path / "e.csv", 3000)
     tracker = write_tracker(tmp_path / "t.xlsx")
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal has a width
-    try:
-        proc = subprocess.Popen([*CLI, "import-schools", str(tracker), str(extract), "--la", "850", "--dry-run"],
-                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=slave, text=True)
-        os.close(slave)
-        drawn = b""
-        while True:
-            ready, _, _ = select.select([master], [], [], 60)
-            if not ready:
-                break
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            drawn += chunk
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        os.close(master)
-    assert proc.returncode in (0, 1)
+    code, out, drawn = on_a_terminal(["import-schools", tracker, extract, "--la", "850", "--dry-run"], tmp_path)
+    assert code in (0, 1)
     assert b"Reading the GIAS extract" in drawn and b"%" in drawn
     assert "Reading the GIAS extract" not in out  # the report on stdout has no bar in it
 
@@ -160,27 +165,7 @@ def test_oversight_shows_its_stages_on_a_terminal_only(tmp_path):
     piped = cli("oversight", tracker, cwd=tmp_path)
     assert piped.returncode == 0, piped.stderr
     assert "Reading the tracker" not in piped.stderr and "Oversight workbook written" in piped.stdout
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    try:
-        proc = subprocess.Popen([*CLI, "oversight", str(tracker)], cwd=tmp_path, stdout=subprocess.PIPE,
-                                stderr=slave, text=True)
-        os.close(slave)
-        drawn = b""
-        while True:
-            ready, _, _ = select.select([master], [], [], 60)
-            if not ready:
-                break
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            drawn += chunk
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        os.close(master)
-    assert proc.returncode == 0
+    code, out, drawn = on_a_terminal(["oversight", tracker], tmp_path)
+    assert code == 0
     assert b"Reading the tracker" in drawn or b"Building the oversight workbook" in drawn
     assert "Oversight workbook written" in out and "Reading the tracker" not in out
