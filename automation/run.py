@@ -32,6 +32,7 @@ from automation.status import status
 from automation.steps import STEPS
 from automation.update import TrackerUpdate
 from automation.validate import school_label
+from automation.workbook.safety import sniff
 from automation.workbook.protocol import TrackerStore
 
 
@@ -260,6 +261,8 @@ def run(workbook: Path, cfg: Config, now: datetime, transport: Transport | None 
     `store` reads and writes the tracker (default: the openpyxl/XML store on the file;
     the ribbon passes its live-workbook store). `select` narrows what is sent (e.g. one
     inspection, for a ribbon button); the tracker update still covers every row."""
+    if store is None:  # not a workbook at all: say so before a journal or lock is made for it
+        sniff(Path(workbook))
     if dry_run:
         with open_session(workbook, cfg, now, store=store, journal=READ) as s:
             return preview(plan_run(s, select, dry_run=True))

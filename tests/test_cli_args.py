@@ -87,3 +87,11 @@ def test_mail_test_through_the_outbox_says_where_the_file_is(tmp_path):
     assert done.returncode == 0, done.stderr
     (eml,) = (tmp_path / "outbox").glob("*.eml")
     assert str(eml.resolve()) in done.stdout
+
+
+def test_a_file_that_is_not_a_workbook_gets_no_journal_or_lock(tmp_path):
+    (tmp_path / "t.csv").write_text("URN,School name\n100001,Acorn\n")
+    done = cli("run", tmp_path / "t.csv")
+    assert done.returncode == 4 and "not an .xlsx workbook" in done.stderr
+    state = tmp_path / ".ofsted-tracker"
+    assert not list(state.glob("*.sqlite")) and not list(state.glob("*.lock"))
