@@ -15,6 +15,7 @@ import pytest
 from automation.calendar import LONDON
 from automation.cli import main
 from automation.run import run
+from tests.test_forms_run import fill
 from tests.conftest import SCHOOLS, inspection, write_tracker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,14 +40,6 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=LONDON)
 
-
-def fill(path: Path, values: dict) -> None:
-    """What the officer does in Excel: type into the value cells (column C, by the key in A) and save."""
-    wb = openpyxl.load_workbook(path)
-    for row in wb["Feedback form"].iter_rows():
-        if row[0].value in values:
-            row[2].value = values[row[0].value]
-    wb.save(path)
 
 
 def form_rows(path: Path) -> dict:

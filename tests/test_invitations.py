@@ -19,6 +19,7 @@ from automation.calendar import LONDON
 from automation.config import parse_config
 from automation.mail.transport import MemoryTransport
 from automation.run import run
+from tests.test_contact_plan import set_cells
 from tests.conftest import SCHOOLS, inspection, write_tracker
 from tests.invites import read
 
@@ -41,14 +42,6 @@ def go(path, cfg, now):
 def invites(sent):
     return [i for m in sent for i in read(m.as_bytes())]
 
-
-def set_cells(path, row, **values):
-    wb = openpyxl.load_workbook(path)
-    ws = wb["Inspections"]
-    headers = [c.value for c in ws[1]]
-    for h, v in values.items():
-        ws.cell(row, headers.index(h.replace("_", " ")) + 1, v)
-    wb.save(path)
 
 
 def body(m):
