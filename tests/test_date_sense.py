@@ -4,8 +4,6 @@ day and month may have been swapped is warned about with the other reading named
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -14,12 +12,7 @@ import pytest
 
 from tests.conftest import inspection, write_tracker
 
-SCRIPT = Path(sys.executable).with_name("ofsted-tracker")
-CLI = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "automation.cli"]
-
-
-def cli(*args, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120)
+from tests.console import cli
 
 
 @pytest.fixture

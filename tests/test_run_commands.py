@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
-import subprocess
-import sys
 from datetime import datetime
 from email import policy
 from email.parser import BytesParser
@@ -22,12 +20,7 @@ from automation.runlog import log_path, logged
 from tests.conftest import inspection, write_tracker
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = Path(sys.executable).with_name("ofsted-tracker")
-CLI = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "automation.cli"]
-
-
-def cli(*args, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120)
+from tests.console import cli
 
 
 @pytest.fixture
