@@ -142,7 +142,10 @@ def exit_status(result, dry_run: bool) -> int:
     # Errors on the Problems sheet (a bad row skipped, an email still undelivered from an
     # earlier run) also need an officer: a scheduler should see them as a non-zero exit.
     errors = [p for p in result.update.problems if p.severity == "error"]
-    return 1 if attention or errors or (not dry_run and not result.saved) else 0
+    # A learning review or the oversight workbook not written (the tracker was already saved,
+    # so it cannot go on the Problems sheet this run): the summary says so, and so does the status.
+    files = getattr(result, "files_failed", [])
+    return 1 if attention or errors or files or (not dry_run and not result.saved) else 0
 
 
 def write_previews(messages, folder: Path) -> int:

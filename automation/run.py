@@ -49,6 +49,7 @@ class RunResult:
     forms: FormsRun | None = None  # the feedback forms written and read
     settled: list[Record] = field(default_factory=list)  # what an earlier run left in flight, settled now
     plan: "RunPlan | None" = None  # what was decided before anything was sent or written
+    files_failed: list[str] = field(default_factory=list)  # reviews / oversight not written (retried next run)
 
 
 def plan(ctx: Context) -> list[OutgoingMessage]:
@@ -249,7 +250,9 @@ def apply(p: RunPlan, get_transport: Callable[[], Transport], sleep=None,
     after = ctx
     if update.follow_ups is not None:
         after = dataclasses.replace(ctx, tracker=dataclasses.replace(ctx.tracker, follow_ups=list(update.follow_ups)))
-    result.notes.extend(after_run(s.workbook, s.store, after, records))
+    done = after_run(s.workbook, s.store, after, records)
+    result.notes.extend(done.notes)
+    result.files_failed = done.failed
     return result
 
 
