@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays
+if TYPE_CHECKING:
+    import holidays
 
 LONDON = ZoneInfo("Europe/London")
+
+
+def _bank_holidays():
+    # Imported when a calendar is made, not with this module: the package costs ~9 MB, which
+    # commands that never count working days (import-schools) need not pay.
+    import holidays
+
+    return holidays.country_holidays("GB", subdiv="ENG")
 
 
 @dataclass(frozen=True)
@@ -18,8 +28,7 @@ class WorkingCalendar:
     day_end: time = time(17, 0)
     school_holidays: tuple[tuple[date, date], ...] = ()
     tz: ZoneInfo = LONDON
-    _bank: holidays.HolidayBase = field(default_factory=lambda: holidays.country_holidays("GB", subdiv="ENG"),
-                                        compare=False, repr=False)
+    _bank: holidays.HolidayBase = field(default_factory=_bank_holidays, compare=False, repr=False)
 
     def bank_holiday(self, d: date) -> str | None:
         """The bank holiday's name on a date, or None."""

@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "automation.commands.forms",  # feedback forms
     "automation.commands.oversight",  # review, summary, import-schools
     "automation.commands.addin",  # the Excel ribbon add-in
+    "automation.commands.graph",  # the SharePoint/OneDrive sign-in and lease
 ]
 
 

@@ -11,6 +11,8 @@ yes/no fact, true or false (category = true)."""
 
 from __future__ import annotations
 
+import difflib
+
 from automation.errors import ConfigError
 
 # The words a condition may test, with what they mean (shown in the error for an unknown facet).
@@ -74,8 +76,9 @@ def applies(cond, facets: dict, named: dict | None = None) -> bool:
     return True
 
 
-def check(cond, where: str, facts: tuple[str, ...], named: dict) -> None:
-    """Raise ConfigError (naming `where`) for an unknown facet, fact or named condition."""
+def check(cond, where: str, facts: tuple[str, ...], named: dict, values: dict | None = None) -> None:
+    """Raise ConfigError (naming `where`) for an unknown facet, fact or named condition, or (given
+    `values`, the words each facet may name) a word no school or inspection can have."""
     if cond is None:
         return
     if isinstance(cond, str):
@@ -86,7 +89,7 @@ def check(cond, where: str, facts: tuple[str, ...], named: dict) -> None:
         return
     if isinstance(cond, list):
         for c in cond:
-            check(c, where, facts, named)
+            check(c, where, facts, named, values)
         return
     if not isinstance(cond, dict):
         raise ConfigError(f"{where}: a condition must be a table {{governance = [...]}}, a list of them, or a name — "
@@ -95,19 +98,34 @@ def check(cond, where: str, facts: tuple[str, ...], named: dict) -> None:
         base = key.removeprefix("not_")
         if key == "all":
             for c in value if isinstance(value, list) else [value]:
-                check(c, where, facts, named)
+                check(c, where, facts, named, values)
         elif base in FACETS:
             if isinstance(value, bool):
-                raise ConfigError(f"{where}: {key} takes a list of words (e.g. {base} = [\"...\"]), not {value}.")
+                raise ConfigError(f"{where}: {key} takes a list of words, not {value} — write {base} = [\"...\"].")
+            _check_words(key, value, where, (values or {}).get(base))
         elif base in facts:
             if not isinstance(value, bool):
-                raise ConfigError(f"{where}: {key} is a yes/no fact: write {key} = true or false.")
+                raise ConfigError(f"{where}: {key} is a yes/no fact — write {key} = true or false.")
         else:
             known = ", ".join(list(FACETS) + list(facts))
             raise ConfigError(f"{where}: {key!r} is not something a condition can test — use one of: {known} "
                               "(or not_ before one).")
 
 
+def _check_words(key: str, value, where: str, known: tuple[str, ...] | None) -> None:
+    words = [value] if isinstance(value, str) else value
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise ConfigError(f"{where}: {key} takes a list of words in quotes, not {value!r} — write {key} = [\"...\"].")
+    if not known:
+        return
+    folded = {k.lower() for k in known}
+    for w in words:
+        if w.strip().lower() not in folded:
+            near = difflib.get_close_matches(w, list(known), n=1, cutoff=0.6)
+            hint = f"did you mean {near[0]!r}?" if near else f"use one of: {', '.join(map(repr, known))}."
+            raise ConfigError(f"{where}: {key} names {w!r}, which no school or inspection can have — {hint}")
+
+
 def named_conditions(rules) -> dict:
     """The named conditions of rules/conditions.toml."""
-    return dict(rules.extra.get("conditions", {}).get("conditions", {}))
+    return dict(rules.conditions.conditions)

@@ -171,6 +171,24 @@ class Workbook(Table):
     max_compression_ratio: Positive = Field(100, description="a number, e.g. 100")
 
 
+class Sharepoint(Table):
+    """The tracker kept in SharePoint or OneDrive, read and written through the Graph workbook API."""
+
+    tracker: str = text("", "a SharePoint/OneDrive URL, or \"drive:<drive id>/item:<item id>\", in quotes")
+    tenant_id: str = text("")
+    client_id: str = text("")
+    authority: Annotated[Url, _url_or_default(GRAPH_AUTHORITY)] = text(GRAPH_AUTHORITY, URL)
+    graph_url: Annotated[Url, _url_or_default(GRAPH_URL)] = text(GRAPH_URL, URL)
+    scopes: list[str] = Field(["Files.ReadWrite.All"], description="a list of delegated permissions, like [\"Files.ReadWrite.All\"]")
+    ca_bundle: str = text("", "the path of a PEM file in quotes")
+    local_folder: NonBlank = text("sharepoint", "a folder name in quotes")
+    sign_in_cache: str = text("", "a file name in quotes")
+    allow_unencrypted_cache: bool = Field(False, description="true or false")
+    timeout_seconds: Positive = Field(60, description="a number of seconds, e.g. 60")
+    max_wait_seconds: Seconds = Field(120, description=SECS)
+    lease_minutes: Annotated[int, _check(lambda v: v >= 1)] = Field(120, description="a whole number of minutes, 1 or more")
+
+
 class Settings(Table):
     la: La = La()
     mail: Mail = Mail()
@@ -181,6 +199,7 @@ class Settings(Table):
     feedback_forms: FeedbackForms = FeedbackForms()
     reports: Reports = Reports()
     workbook: Workbook = Workbook()
+    sharepoint: Sharepoint = Sharepoint()
 
 
 def table_of(model: type[Table], name: str) -> type[Table] | None:

@@ -35,5 +35,4 @@ class Context:
 
     def on_site_days(self, insp: Inspection) -> int:
         """How many days the inspection type lasts on site (rules data; default 2)."""
-        types = self.rules.extra.get("contact_plan", {}).get("types", {})
-        return int(types.get(f"{insp.framework}.{insp.inspection_type}", {}).get("on_site_days", 2))
+        return self.rules.contact_plan.on_site_days(insp.framework, insp.inspection_type)

@@ -41,6 +41,48 @@ class WorkbookNoRoom(WorkbookLocked):
     """Rows the tool must add are taken by something else; like a lock, the write-back waits."""
 
 
+class GraphError(TrackerError):
+    """Microsoft Graph (the SharePoint/OneDrive tracker) could not be reached or refused a request."""
+
+    exit_code = 9
+
+
+class GraphSignInExpired(GraphError):
+    """The service account's sign-in has lapsed or needs MFA / conditional access: `graph login` again."""
+
+    exit_code = 10
+
+
+class GraphNotFound(GraphError):
+    """The tracker, its folder or a sheet is not where the config says (moved, deleted, renamed)."""
+
+    exit_code = 4  # as for a local tracker that cannot be opened
+
+
+class GraphForbidden(GraphError):
+    """The signed-in account may not read or write the tracker."""
+
+    exit_code = 4
+
+
+class GraphPreconditionFailed(GraphError):
+    """An If-Match / If-None-Match write refused: someone else changed the item first (412)."""
+
+
+class GraphCut(GraphError):
+    """The connection dropped before Graph answered: the request may or may not have been applied."""
+
+
+class GraphLocked(WorkbookLocked):
+    """The tracker is locked (checked out, 423) or in an editing conflict (409): the write-back waits."""
+
+
+class LeaseHeld(TrackerError):
+    """Another machine runs the schedule for this tracker (its lease is live)."""
+
+    exit_code = 11
+
+
 class TemplateError(TrackerError):
     """An email or workbook template is missing or refers to an unknown field."""
 

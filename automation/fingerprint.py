@@ -18,6 +18,7 @@ import json
 import os
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Callable
 
 from automation import __version__
 from automation.config import Config
@@ -31,8 +32,12 @@ def state_file(workbook: Path, cfg: Config) -> Path:
     return cfg.resolve(workbook, cfg.state_dir) / f"{Path(workbook).stem}.{FILE_NAME}"
 
 
-def take(workbook: Path, cfg: Config, config_path: Path | None) -> dict:
-    """The fingerprint of everything a run reads (a few milliseconds: one hash of the tracker)."""
+Remote = Callable[[], object] | None  # a tracker kept elsewhere (SharePoint): its version, in one request
+
+
+def take(workbook: Path, cfg: Config, config_path: Path | None, remote: Remote = None) -> dict:
+    """The fingerprint of everything a run reads (a few milliseconds: one hash of the tracker, or
+    for a SharePoint tracker one request for its eTag and cTag)."""
     from automation.paths import email_templates_dir
 
     workbook = Path(workbook)
@@ -42,7 +47,7 @@ def take(workbook: Path, cfg: Config, config_path: Path | None) -> dict:
         "version": __version__,
         "tool": _listing(Path(__file__).parent, "*.py"),  # an upgraded install is a change
         "workbook": str(workbook.resolve()),
-        "tracker": _file(workbook, digest=True),
+        "tracker": remote() if remote else _file(workbook, digest=True),
         "config": _file(Path(config_path), digest=True) if config_path else "embedded",
         "journal": _listing(state, f"{workbook.stem}.*journal.sqlite*"),
         "forms": _listing(cfg.resolve(workbook, cfg.forms_dir), "*"),
@@ -119,7 +124,7 @@ def _day(d) -> date:
     return d.date() if isinstance(d, datetime) else d
 
 
-def skip_line(workbook: Path, cfg: Config, config_path: Path | None, now: datetime) -> str | None:
+def skip_line(workbook: Path, cfg: Config, config_path: Path | None, now: datetime, remote: Remote = None) -> str | None:
     """The one line saying why this run is skipped, or None when it must run."""
     try:
         saved = json.loads(state_file(workbook, cfg).read_text(encoding="utf-8"))
@@ -130,7 +135,7 @@ def skip_line(workbook: Path, cfg: Config, config_path: Path | None, now: dateti
         return None
     if not (ran_at <= now < due) or saved.get("exit") != 0:
         return None
-    if inputs != _jsonable(take(workbook, cfg, config_path)):
+    if inputs != _jsonable(take(workbook, cfg, config_path, remote)):
         return None
     until = f"{due:%H:%M}" if due.date() == now.date() else f"{due:%d/%m/%Y %H:%M}"
     return (f"Nothing changed since the run at {ran_at:%H:%M} and nothing falls due before {until}: skipped "
@@ -146,12 +151,12 @@ def forget(workbook: Path, cfg: Config) -> None:
 
 
 def record(workbook: Path, cfg: Config, config_path: Path | None, before: dict, now: datetime,
-           exit_code: int, live: bool) -> bool:
+           exit_code: int, live: bool, remote: Remote = None) -> bool:
     """After a run: keep the fingerprint if the run exited 0 and changed none of its inputs."""
     if exit_code != 0:
         return False
-    after = take(workbook, cfg, config_path)
-    if after != before:
+    after = take(workbook, cfg, config_path, remote)
+    if _jsonable(after) != _jsonable(before):
         return False  # it wrote something: the next run reads afresh (and then settles)
     path = state_file(workbook, cfg)
     data = {"ran_at": now.isoformat(), "next_due": next_due(cfg, now, live).isoformat(), "exit": exit_code,
@@ -170,17 +175,17 @@ def _jsonable(obj):
     return json.loads(json.dumps(obj))
 
 
-def begin(workbook: Path, cfg: Config, config_path: Path | None, now: datetime, force: bool):
+def begin(workbook: Path, cfg: Config, config_path: Path | None, now: datetime, force: bool, remote: Remote = None):
     """(the skip line or None, the inputs' fingerprint before the run); forgets the stored one."""
-    line = None if force else skip_line(workbook, cfg, config_path, now)
+    line = None if force else skip_line(workbook, cfg, config_path, now, remote)
     if line:
         return line, None
     forget(workbook, cfg)
-    return None, take(workbook, cfg, config_path) if Path(workbook).is_file() else None
+    return None, take(workbook, cfg, config_path, remote) if remote or Path(workbook).is_file() else None
 
 
 def finish(workbook: Path, cfg: Config, config_path: Path | None, before: dict | None, now: datetime,
-           exit_code: int, result) -> bool:
+           exit_code: int, result, remote: Remote = None) -> bool:
     """After the run: record its fingerprint when it may be skipped next time."""
     if before is None:
         return False
@@ -188,4 +193,4 @@ def finish(workbook: Path, cfg: Config, config_path: Path | None, before: dict |
     inspections = getattr(getattr(ctx, "tracker", None), "inspections", None)
     if inspections is None or getattr(result, "messages", None):
         return False  # it sent or could not read the tracker: never the ground for a skip
-    return record(workbook, cfg, config_path, before, now, exit_code, is_live(inspections, now.date()))
+    return record(workbook, cfg, config_path, before, now, exit_code, is_live(inspections, now.date()), remote)

@@ -6,9 +6,10 @@ idempotent: officers' Done and Notes are kept, an action whose reason has gone i
 
 from __future__ import annotations
 
+import bisect
 import calendar as _cal
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 
 from automation.calendar import WorkingCalendar
 from automation.conditions import FOLLOW_UP_FACTS, applies, check, named_conditions
@@ -187,24 +188,104 @@ def owner_for(role: str, insp: Inspection, tracker: Tracker, rules: Rules) -> st
 
 
 def proposed(rules_list: list[ActionRule], s: Subject, school_name: str, owner, cal: WorkingCalendar,
-             named: dict | None = None) -> list[FollowUp]:
+             named: dict | None = None, memo: "_Memo | None" = None) -> list[FollowUp]:
     """The actions the rules want for one inspection, with State from the tracker's own data."""
+    memo = memo or _Memo(rules_list, cal, named)
     out = []
     iid = s.insp.inspection_id
-    for rule in rules_list:
-        if not holds(rule.when, s.facts) or not applies(rule.applies, s.facets or s.facts, named):
-            continue
-        done = bool(rule.done_when) and holds(rule.done_when, s.facts)
+    for rule, done in memo.wanted(s):
         for n in range(rule.repeat):
             key = f"{iid}:{rule.id}" + (f":{n + 1}" if rule.repeat > 1 else "")
-            values = {**s.fields, "n": n + 1, "of": rule.repeat}
-            reason = _text(rule.reason, rule, values)
-            due = _due(rule, s, n, cal)
+            action, reason = memo.wording(rule, s, n)
+            due = memo.due(rule, s, n)
             if due is None:
                 reason += f" Due date set once {rule.anchor.replace('_', ' ').capitalize()} is filled in."
-            out.append(FollowUp(iid, school_name, _text(rule.action, rule, values), owner(rule.owner), due,
+            out.append(FollowUp(iid, school_name, action, owner(rule.owner), due,
                                 reason=reason, state=DONE if done else OPEN, key=key))
     return out
+
+
+class DayIndex:
+    """Working-day (and school-day) sums by looking up a sorted list of the days, built once
+    from the calendar's own answers: the same results as WorkingCalendar.add_working_days and
+    on_or_after, without stepping day by day for each of thousands of actions."""
+
+    SPAN = timedelta(days=1200)  # indexed either side of `around` (the follow-ups' horizon is 30 months); beyond, the calendar steps
+
+    def __init__(self, cal: WorkingCalendar, around: date):
+        self.cal, self.around = cal, around
+        self._days: dict[bool, tuple[date, date, list[date]]] = {}
+
+    def _index(self, school: bool) -> tuple[date, date, list[date]]:
+        got = self._days.get(school)
+        if got is None:
+            ok = self.cal.is_school_day if school else self.cal.is_working_day
+            lo, hi = self.around - self.SPAN, self.around + self.SPAN
+            got = self._days[school] = (lo, hi, [lo + timedelta(days=i) for i in range((hi - lo).days + 1)
+                                                 if ok(lo + timedelta(days=i))])
+        return got
+
+    def add_working_days(self, d: date, n: int, school: bool = False) -> date:
+        """As WorkingCalendar.add_working_days."""
+        lo, hi, days = self._index(school)
+        if n == 0:
+            return d
+        i = bisect.bisect_right(days, d) + n - 1 if n > 0 else bisect.bisect_left(days, d) + n
+        if lo < d < hi and 0 <= i < len(days) and (n < 0 or i < len(days) - 1):
+            return days[i]
+        return self.cal.add_working_days(d, n, school=school)  # outside the index
+
+    def on_or_after(self, d: date, school: bool = False) -> date:
+        """As WorkingCalendar.on_or_after."""
+        lo, hi, days = self._index(school)
+        i = bisect.bisect_left(days, d)
+        if lo < d < hi and i < len(days) - 1:
+            return days[i]
+        return self.cal.on_or_after(d, school=school)
+
+
+class _Memo:
+    """What the rules say for inspections alike: thousands of inspections share a few
+    combinations of facts and a few hundred anchor dates, so each answer is worked out once."""
+
+    def __init__(self, rules_list: list[ActionRule], cal: "WorkingCalendar | DayIndex", named: dict | None):
+        self.rules_list, self.named = rules_list, named
+        self.cal = cal
+        self._wanted: dict[tuple, list[tuple[ActionRule, bool]]] = {}
+        self._due: dict[tuple, date | None] = {}
+        self._wording: dict[tuple, tuple[str, str]] = {}
+
+    def wanted(self, s: Subject) -> list[tuple[ActionRule, bool]]:
+        """(rule, already done) for every rule whose `when` and `applies` hold for the subject."""
+        facets = s.facets or s.facts
+        try:
+            key = (tuple(s.facts.items()), tuple(facets.items()))
+            hash(key)
+        except TypeError:  # an unhashable facet value: work it out afresh
+            key = None
+        hit = self._wanted.get(key) if key is not None else None
+        if hit is None:
+            hit = [(rule, bool(rule.done_when) and holds(rule.done_when, s.facts)) for rule in self.rules_list
+                   if holds(rule.when, s.facts) and applies(rule.applies, facets, self.named)]
+            if key is not None:
+                self._wanted[key] = hit
+        return hit
+
+    def wording(self, rule: ActionRule, s: Subject, n: int) -> tuple[str, str]:
+        """The action's text and reason, filled from the subject's wording fields."""
+        key = (rule.id, n, tuple(s.fields.items()))
+        hit = self._wording.get(key)
+        if hit is None:
+            values = {**s.fields, "n": n + 1, "of": rule.repeat}
+            hit = self._wording[key] = (_text(rule.action, rule, values), _text(rule.reason, rule, values))
+        return hit
+
+    def due(self, rule: ActionRule, s: Subject, n: int) -> date | None:
+        """The rule's n-th due date from the subject's anchor (working-day sums cached by date)."""
+        key = (s.anchors[rule.anchor], rule.months, rule.working_days + n * rule.every, rule.school_days)
+        if key not in self._due:
+            self._due[key] = _due(rule, s, n, self.cal)
+        return self._due[key]
 
 
 def merge(new: list[FollowUp], existing: dict[str, FollowUp], stale_before: date | None = None) -> list[FollowUp]:
@@ -222,10 +303,12 @@ def merge(new: list[FollowUp], existing: dict[str, FollowUp], stale_before: date
     return out
 
 
-def compile_follow_ups(tracker: Tracker, rules: Rules, cal: WorkingCalendar, today: date, last_day) -> Compiled:
+def compile_follow_ups(tracker: Tracker, rules: Rules, cal: WorkingCalendar, today: date, last_day,
+                       days: DayIndex | None = None) -> Compiled:
     """The Follow-ups sheet as it should now be (only in-scope inspections are touched).
 
-    `last_day(insp)` gives the last day on site (from the contact-plan rules)."""
+    `last_day(insp)` gives the last day on site (from the contact-plan rules); `days`, the
+    calendar's day index if the caller has one."""
     rules_list = action_rules(rules)
     named = named_conditions(rules)
     scope = rules.extra.get("follow_ups", {}).get("scope", {})
@@ -242,6 +325,8 @@ def compile_follow_ups(tracker: Tracker, rules: Rules, cal: WorkingCalendar, tod
         latest[i.urn] = max(latest.get(i.urn, i.notified_at), i.notified_at)
         by_urn.setdefault(i.urn, []).append(i)
     result = Compiled()
+    memo = _Memo(rules_list, days or DayIndex(cal, today), named)
+    owners: dict[tuple[str, str], str] = {}  # (role, URN) -> name: the same for every inspection of a school
     missing_roles: set[str] = set()
     for insp in tracker.inspections:
         school = tracker.schools.get(insp.urn)
@@ -250,7 +335,9 @@ def compile_follow_ups(tracker: Tracker, rules: Rules, cal: WorkingCalendar, tod
             continue
 
         def owner(role, insp=insp):
-            name = owner_for(role, insp, tracker, rules)
+            name = owners.get((role, insp.urn))
+            if name is None:
+                name = owners[(role, insp.urn)] = owner_for(role, insp, tracker, rules)
             if not name:
                 missing_roles.add(role)
             return name
@@ -259,7 +346,7 @@ def compile_follow_ups(tracker: Tracker, rules: Rules, cal: WorkingCalendar, tod
         s = subject(insp, rules, end, today, latest[insp.urn] > insp.notified_at, school, earlier)
         # History applies only to an inspection listed for the first time (none of its actions yet).
         first = insp.inspection_id not in by_iid
-        mine = merge(proposed(rules_list, s, school.name, owner, cal, named), existing, stale_before if first else None)
+        mine = merge(proposed(rules_list, s, school.name, owner, cal, named, memo), existing, stale_before if first else None)
         keys = {fu.key for fu in mine}
         for old in by_iid.get(insp.inspection_id, ()):
             if old.key not in keys:
@@ -280,7 +367,15 @@ def compiled(ctx) -> Compiled:
     update must see the same list)."""
     cached = ctx.__dict__.get("_follow_ups")
     if cached is None:
-        cached = compile_follow_ups(ctx.tracker, ctx.rules, ctx.calendar, ctx.now.date(),
-                                    lambda i: last_day(i, ctx.on_site_days(i), ctx.calendar))
+        days = DayIndex(ctx.calendar, ctx.now.date())
+        ends: dict[tuple, date] = {}  # (start date, days on site) -> last day
+
+        def end(i):
+            key = (i.start_date, ctx.on_site_days(i))
+            if key not in ends:
+                ends[key] = last_day(i, key[1], days)  # last_day asks only add_working_days of its calendar
+            return ends[key]
+
+        cached = compile_follow_ups(ctx.tracker, ctx.rules, ctx.calendar, ctx.now.date(), end, days)
         ctx.__dict__["_follow_ups"] = cached
     return cached

@@ -76,6 +76,16 @@ class Inspection:
     la_support_accepted: str = ""  # Yes / No / blank: an academy's answer to the LA's offer of support
     nominee: str = ""  # the school's inspection nominee (renewed framework)
     planning_call_at: datetime | None = None  # the lead inspector's planning call (renewed framework)
+    # Plain columns declared in schema.py (Column.attr) that have no attribute above, by attr:
+    # read as insp.<attr> all the same, so such a column needs no change here.
+    fields: dict[str, object] = field(default_factory=dict)
+
+    def __getattr__(self, name: str):
+        # Called only when ordinary lookup fails.
+        extra = self.__dict__.get("fields") or {}
+        if name in extra:
+            return extra[name]
+        raise AttributeError(f"Inspection has no attribute {name!r} (nor a schema column with attr={name!r})")
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,13 @@ agrees with the grades (a warning on the Problems sheet, never a silent fix)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from automation.errors import Problem
 from automation.model import Inspection
 from automation.rules import Framework, Rules
+from automation.rules_schema import FrameworkOutcomes, Monitoring, SpecialMeasures
+
+NONE = FrameworkOutcomes(categories=[])  # a framework outcomes.toml says nothing about
 
 
 @dataclass(frozen=True)
@@ -36,39 +38,37 @@ class Outcome:
         return self.category_expected and self.special_measures_expected
 
 
-def _rules(rules: Rules, fw: Framework) -> dict:
-    return rules.extra.get("outcomes", {}).get("frameworks", {}).get(fw.key, {})
+def _rules(rules: Rules, fw: Framework) -> FrameworkOutcomes:
+    return rules.outcomes.frameworks.get(fw.key, NONE)
 
 
-def special_measures_met(grades: dict[str, str], sm: dict) -> bool:
+def special_measures_met(grades: dict[str, str], sm: SpecialMeasures | None) -> bool:
     """The framework's special-measures test on the grades (rules data), True when none is set."""
-    grade = sm.get("grade", "")
-    if not grade:
+    if sm is None or not sm.grade:
         return True
-    bad = {a for a, g in grades.items() if g == grade}
-    if sm.get("any_of") and not bad & set(sm["any_of"]):
+    bad = {a for a, g in grades.items() if g == sm.grade}
+    if sm.any_of and not bad & set(sm.any_of):
         return False
-    if not set(sm.get("all_of", ())) <= bad:
+    if not set(sm.all_of) <= bad:
         return False
-    return len(bad - set(sm.get("all_of", ()))) >= int(sm.get("other_areas_at_least", 0))
+    return len(bad - set(sm.all_of)) >= sm.other_areas_at_least
 
 
-def _monitoring_exclusion(insp: Inspection, fw: Framework, m: dict, earlier: list[Inspection]) -> str:
+def _monitoring_exclusion(insp: Inspection, fw: Framework, m: Monitoring, earlier: list[Inspection]) -> str:
     """Why a school with eligible grades is not normally monitored (S3 ¶51), or ''."""
-    good = set(m.get("good_grades", ()))
-    for area in m.get("not_if_good", ()):
+    good = set(m.good_grades)
+    for area in m.not_if_good:
         if insp.grades.get(area) in good:
             return f"{area} is {insp.grades[area]}"
     keys = [a for a in fw.areas if a not in fw.provision_areas and a in insp.grades]
-    if m.get("not_if_key_judgements_good") and keys and all(insp.grades[a] in good for a in keys):
+    if m.not_if_key_judgements_good and keys and all(insp.grades[a] in good for a in keys):
         return "the school is good or better for every judgement other than the provision judgements"
-    since = m.get("not_if_previous_graded_good_since")
-    graded = [e for e in earlier if e.framework == insp.framework and e.inspection_type in m.get("types", ())
+    since = m.not_if_previous_graded_good_since
+    graded = [e for e in earlier if e.framework == insp.framework and e.inspection_type in m.types
               and e.grades and e.start_date < insp.start_date]
     if since and graded:
         prev = max(graded, key=lambda e: e.start_date)
-        if prev.start_date >= (since if isinstance(since, date) else date.fromisoformat(str(since))) \
-                and all(g in good for g in prev.grades.values()):
+        if prev.start_date >= since and all(g in good for g in prev.grades.values()):
             return f"the previous graded inspection ({prev.start_date:%d/%m/%Y}) graded every judgement good or better"
     return ""
 
@@ -81,9 +81,9 @@ def outcome(insp: Inspection, rules: Rules, earlier: list[Inspection] | None = N
     grades = set(insp.grades.values())
     sg_failed = insp.safeguarding in fw.safeguarding_failed
     expected = bool(grades & set(fw.category_trigger)) or sg_failed
-    m = fr.get("monitoring", {})
-    eligible = bool(grades & set(m.get("eligible_grades", fr.get("monitoring_trigger", ()))))
-    if m.get("types") and insp.inspection_type not in m["types"]:
+    m = fr.monitoring
+    eligible = m is not None and bool(grades & set(m.eligible_grades))
+    if m is not None and m.types and insp.inspection_type not in m.types:
         eligible = False
     excluded = _monitoring_exclusion(insp, fw, m, earlier or []) if eligible else ""
     in_cat = expected or bool(insp.category_of_concern)
@@ -94,7 +94,7 @@ def outcome(insp: Inspection, rules: Rules, earlier: list[Inspection] | None = N
         category=insp.category_of_concern,
         monitoring=not in_cat and eligible and not excluded,
         safeguarding_failed=sg_failed,
-        special_measures_expected=bool(fr.get("special_measures")) and special_measures_met(insp.grades, fr["special_measures"]),
+        special_measures_expected=fr.special_measures is not None and special_measures_met(insp.grades, fr.special_measures),
         monitoring_excluded=excluded if not in_cat else "",
     )
 
@@ -107,7 +107,7 @@ def consistency_problems(insp: Inspection, rules: Rules) -> list[Problem]:
         return []  # nothing to check against yet (outcomes are filled in over time)
     out = []
     fr = _rules(rules, fw)
-    cats = fr.get("categories", ())
+    cats = tuple(fr.categories)
     where = dict(sheet="Inspections", row=insp.row, column="Category of concern")
     if o.category_expected and not o.category:
         why = _triggers(insp, fw)
@@ -121,8 +121,8 @@ def consistency_problems(insp: Inspection, rules: Rules) -> list[Problem]:
     if o.category and cats and o.category not in cats:
         out.append(Problem("warning", value=o.category, message=f"{o.category!r} is not a category used by the {fw.label}",
                            fix=f"choose one of: {', '.join(cats)}.", **where))
-    sm = fr.get("special_measures", {})
-    if o.category == "Special measures" and sm.get("grade") and insp.grades and not special_measures_met(insp.grades, sm):
+    sm = fr.special_measures
+    if o.category == "Special measures" and sm and sm.grade and insp.grades and not special_measures_met(insp.grades, sm):
         out.append(Problem("warning", value=o.category, message=f"{insp.inspection_id}: special measures under the {fw.label} "
                            f"needs {_sm_words(sm)}, and the grades recorded do not show it",
                            fix=f"check the report: it may be {cats[0] if cats else 'another category'}, or a grade is missing or wrong.",
@@ -130,14 +130,14 @@ def consistency_problems(insp: Inspection, rules: Rules) -> list[Problem]:
     return out
 
 
-def _sm_words(sm: dict) -> str:
+def _sm_words(sm: SpecialMeasures) -> str:
     parts = []
-    if sm.get("any_of"):
-        parts.append(f"{' or '.join(sm['any_of'])} to be {sm['grade']}")
-    if sm.get("all_of"):
-        parts.append(f"{' and '.join(sm['all_of'])} to be {sm['grade']}")
-    if int(sm.get("other_areas_at_least", 0)):
-        parts.append(f"at least {sm['other_areas_at_least']} other area(s) {sm['grade']} as well")
+    if sm.any_of:
+        parts.append(f"{' or '.join(sm.any_of)} to be {sm.grade}")
+    if sm.all_of:
+        parts.append(f"{' and '.join(sm.all_of)} to be {sm.grade}")
+    if sm.other_areas_at_least:
+        parts.append(f"at least {sm.other_areas_at_least} other area(s) {sm.grade} as well")
     return ", ".join(parts)
 
 
@@ -150,4 +150,4 @@ def _triggers(insp: Inspection, fw: Framework) -> str:
 
 def monitoring_window(rules: Rules) -> dict:
     """Monitoring windows in months (rules data)."""
-    return dict(rules.extra.get("outcomes", {}).get("monitoring", {}))
+    return rules.outcomes.monitoring.model_dump()

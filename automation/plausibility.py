@@ -9,7 +9,10 @@ from automation.calendar import WorkingCalendar
 from automation.errors import Problem
 from automation.model import Holiday, Inspection, Tracker
 from automation.rules import Rules
+from automation.rules_schema import TypeTiming
 from automation.status import last_day
+
+UNTIMED = TypeTiming(on_site_days=2)  # a type contact_plan.toml gives no timings for
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -22,17 +25,19 @@ def _warn(insp: Inspection, column: str, value: str, message: str, fix: str) -> 
     return Problem("warning", "Inspections", insp.row, column, value, f"{insp.inspection_id}: {message}", fix)
 
 
-def expected_notification_day(d: date, spec: dict, cal: WorkingCalendar) -> str:
+def expected_notification_day(d: date, spec: TypeTiming | dict, cal: WorkingCalendar) -> str:
     """The weekday routine inspections are notified on in the week of `d` (bank-holiday weeks differ)."""
+    if isinstance(spec, dict):  # the file's own shape, as the sample workbook builder holds it
+        spec = TypeTiming.model_validate({"on_site_days": 1, **spec})
     monday = d - timedelta(days=d.weekday())
     bank_week = any(cal.bank_holiday(monday + timedelta(days=i)) for i in range(5))
-    return spec.get("notify_on_in_bank_holiday_week", spec["notify_on"]) if bank_week else spec["notify_on"]
+    return (spec.notify_on_in_bank_holiday_week or spec.notify_on) if bank_week else spec.notify_on
 
 
-def _pattern(insp: Inspection, spec: dict, cal: WorkingCalendar) -> list[Problem]:
+def _pattern(insp: Inspection, spec: TypeTiming, cal: WorkingCalendar) -> list[Problem]:
     out = []
     notified = insp.notified_at.date()
-    if spec.get("notify_on") and insp.deferral != "Granted":
+    if spec.notify_on and insp.deferral != "Granted":
         want = expected_notification_day(notified, spec, cal)
         got = WEEKDAYS[notified.weekday()]
         follow = cal.next_working_day(notified, school=True)
@@ -41,12 +46,12 @@ def _pattern(insp: Inspection, spec: dict, cal: WorkingCalendar) -> list[Problem
                              f"a routine {insp.inspection_type} inspection is notified on a {want} (that week) and on site "
                              f"the following days, but this one was notified on a {got} and starts {insp.start_date:%A %d/%m/%Y}",
                              "check Notified at and Start date; if Ofsted re-notified a deferred inspection, set Deferral to Granted."))
-    most = spec.get("max_notice_school_days")
+    most = spec.max_notice_school_days
     if most is not None and insp.deferral != "Granted":
         # "Up to 2 school days before": the school days after the call up to and including the start.
         notice = sum(1 for i in range(1, (insp.start_date - notified).days + 1)
                      if cal.is_school_day(notified + timedelta(days=i)))
-        if notice > int(most):
+        if notice > most:
             out.append(_warn(insp, "Start date", f"{insp.start_date:%d/%m/%Y}",
                              f"Ofsted calls up to {most} school days before a {insp.inspection_type} inspection, but "
                              f"{notice} school days separate the call and the start",
@@ -78,13 +83,13 @@ def _holidays(insp: Inspection, on_site: int, cal: WorkingCalendar, holidays: li
 
 def schedule_problems(tracker: Tracker, rules: Rules) -> list[Problem]:
     """Warnings for every inspection whose dates do not fit Ofsted's pattern or the school holidays."""
-    types = rules.extra.get("contact_plan", {}).get("types", {})
+    plan = rules.contact_plan
     cal = WorkingCalendar(school_holidays=tuple((h.first, h.last) for h in tracker.holidays))
     out = []
     for insp in tracker.inspections:
-        spec = types.get(f"{insp.framework}.{insp.inspection_type}", {})
+        spec = plan.type_timing(insp.framework, insp.inspection_type) or UNTIMED
         out += _pattern(insp, spec, cal)
-        out += _holidays(insp, int(spec.get("on_site_days", 2)), cal, tracker.holidays)
+        out += _holidays(insp, spec.on_site_days, cal, tracker.holidays)
     return out
 
 

@@ -6,7 +6,8 @@ from collections import Counter
 from pathlib import Path
 
 from automation.followups import DONE, NOT_NEEDED, OPEN, PAST
-from automation.purposes import STAGES, words
+from automation.purposes import Purpose, words
+from automation.steps import STAGES
 
 
 def _count(n: int, word: str) -> str:
@@ -28,8 +29,8 @@ def stage_lines(result) -> list[str]:
              f" 2 Detect:         {_count(new_ids, 'new inspection')} given an Inspection ID" if new_ids
              else " 2 Detect:         no new inspections"]
     taken: set[int] = set()
-    for n, (label, prefixes) in enumerate(STAGES, start=3):
-        mine = [m for m in result.messages if m.purpose.startswith(prefixes)]
+    for n, (label, purposes) in enumerate(STAGES, start=3):
+        mine = [m for m in result.messages if Purpose.of(m.purpose) in purposes]
         taken.update(id(m) for m in mine)
         if label == "Reminders":
             lines.append(_follow_up_line(result, n))

@@ -1,15 +1,21 @@
-"""Rules held as data (rules/*.toml): frameworks, vocabularies, support offers."""
+"""Rules held as data (rules/*.toml): frameworks, vocabularies, support offers, and the LA's plans.
+Every file is checked against its model (automation/rules_schema.py) as it is loaded, then across
+files; a bad edit stops the load with one line naming the file, the table and the key."""
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from automation.conditions import FOLLOW_UP_FACTS, PLAN_FACTS, check, named_conditions
 from automation.errors import ConfigError
 from automation.paths import rules_dir
+from automation.rules_check import check_across, check_conditions, validate_file  # noqa: F401 - re-exported
+from automation.rules_schema import (
+    MODELS, ConditionsFile, ContactPlanFile, DateSenseFile, FeedbackFormFile, FollowUpsFile, FrameworkSpec, GiasFile,
+    LearningReviewFile, OutcomesFile, OversightFile, SupportOffer, Table)
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,61 @@ class Rules:
     vocabulary: dict[str, tuple[str, ...]]
     cem_for_phase: dict[str, str]
     support_offers: tuple[dict, ...] = field(default=())
-    extra: dict = field(default_factory=dict)  # other rule files, by stem (e.g. contact_plan)
+    # The other files as plain data, by stem (e.g. contact_plan): the validated values, in the
+    # files' own shape, for code not yet reading the typed attributes below.
+    extra: dict = field(default_factory=dict)
+    files: dict[str, Table] = field(default_factory=dict)  # each file's validated model, by stem
+    sources: dict[str, Path] = field(default_factory=dict)  # the file each stem was read from
+
+    @property
+    def conditions(self) -> ConditionsFile:
+        """conditions.toml: the named conditions."""
+        return self.files["conditions"]
+
+    @property
+    def contact_plan(self) -> ContactPlanFile:
+        """contact_plan.toml (with the named conditions of conditions.toml)."""
+        return self.files["contact_plan"]
+
+    @property
+    def date_sense(self) -> DateSenseFile:
+        """date_sense.toml."""
+        return self.files["date_sense"]
+
+    @property
+    def feedback_form(self) -> FeedbackFormFile:
+        """feedback_form.toml."""
+        return self.files["feedback_form"]
+
+    @property
+    def follow_ups(self) -> FollowUpsFile:
+        """follow_ups.toml."""
+        return self.files["follow_ups"]
+
+    @property
+    def gias(self) -> GiasFile:
+        """gias.toml."""
+        return self.files["gias"]
+
+    @property
+    def learning_review(self) -> LearningReviewFile:
+        """learning_review.toml."""
+        return self.files["learning_review"]
+
+    @property
+    def outcomes(self) -> OutcomesFile:
+        """outcomes.toml."""
+        return self.files["outcomes"]
+
+    @property
+    def oversight(self) -> OversightFile:
+        """oversight.toml."""
+        return self.files["oversight"]
+
+    @property
+    def offers(self) -> tuple[SupportOffer, ...]:
+        """support_offers.toml's offers, typed."""
+        return tuple(self.files["support_offers"].offer)
 
     def framework_on(self, day: date) -> Framework:
         """The framework in force on a date (the notification date decides)."""
@@ -69,6 +129,9 @@ class Rules:
         return None
 
 
+_check_conditions = check_conditions  # the older name, kept for callers
+
+
 def _union(groups) -> tuple[str, ...]:
     out: list[str] = []
     for g in groups:
@@ -87,52 +150,53 @@ def _read(path: Path) -> dict:
 
 
 def load_rules(folder: Path | None = None) -> Rules:
-    """Load every rules file; an LA's own folder overrides the shipped one file by file."""
+    """Load and check every rules file; an LA's own folder overrides the shipped one file by file."""
     shipped = rules_dir()
-    data: dict[str, dict] = {}
-    for path in sorted(shipped.glob("*.toml")):
-        own = folder / path.name if folder else None
-        data[path.stem] = _read(own if own and own.exists() else path)
-    fw = data["frameworks"]
-    try:
-        frameworks = {
-            key: Framework(
-                key=key, label=f["label"], in_force_from=f["in_force_from"],
-                in_force_until=f.get("in_force_until"), types=tuple(f["types"]),
-                areas=tuple(f["areas"]), scale=tuple(f["scale"]),
-                scale_aliases={k.lower(): v for k, v in f.get("scale_aliases", {}).items()},
-                safeguarding=tuple(f["safeguarding"]),
-                safeguarding_failed=tuple(f["safeguarding_failed"]),
-                adverse=tuple(f["adverse"]), category_trigger=tuple(f["category_trigger"]),
-                provision_areas=tuple(f.get("provision_areas", ())),
-            )
-            for key, f in fw["frameworks"].items()
-        }
-        vocabulary = {k: tuple(v) for k, v in fw["vocabulary"].items()}
-    except KeyError as exc:
-        raise ConfigError(f"Rules file frameworks.toml lacks the key {exc} — compare it with the shipped copy.")
-    offers = tuple(data.get("support_offers", {}).get("offer", ()))
-    extra = {k: v for k, v in data.items() if k not in ("frameworks", "support_offers")}
-    rules = Rules(frameworks, vocabulary, dict(fw.get("cem_for_phase", {})), offers, extra)
-    _check_conditions(rules)
+    _check_folder(folder)
+    files: dict[str, Table] = {}
+    sources: dict[str, Path] = {}
+    for stem, model in MODELS.items():
+        own = folder / f"{stem}.toml" if folder else None
+        path = own if own and own.exists() else shipped / f"{stem}.toml"
+        files[stem], sources[stem] = validate_file(model, _read(path), path), path
     # The contact plan is computed from its own file's data: hand it the named conditions too.
-    if "contact_plan" in extra:
-        extra["contact_plan"].setdefault("conditions", dict(extra.get("conditions", {}).get("conditions", {})))
+    plan = files["contact_plan"]
+    if "conditions" not in plan.model_fields_set:
+        files["contact_plan"] = plan.model_copy(update={"conditions": dict(files["conditions"].conditions)})
+    fw = files["frameworks"]
+    frameworks = {key: _framework(key, f) for key, f in fw.frameworks.items()}
+    vocabulary = {k: tuple(v) for k, v in fw.vocabulary.model_dump().items()}
+    offers = tuple(o.model_dump() for o in files["support_offers"].offer)
+    extra = {stem: m.model_dump(exclude_unset=True, by_alias=True) for stem, m in files.items()
+             if stem not in ("frameworks", "support_offers")}
+    rules = Rules(frameworks, vocabulary, dict(fw.cem_for_phase), offers, extra, files, sources)
+    check_conditions(rules)
+    check_across(rules)
     return rules
 
 
-def _check_conditions(rules: Rules) -> None:
-    """Every named condition is well formed (errors name the file and the condition)."""
-    named = named_conditions(rules)
-    facts = FOLLOW_UP_FACTS + PLAN_FACTS
-    for name, cond in named.items():
-        check(cond, f"Rules file conditions.toml, condition '{name}'", facts, named)
-    check(rules.extra.get("feedback_form", {}).get("applies"), "Rules file feedback_form.toml, applies", PLAN_FACTS, named)
-    plan = rules.extra.get("contact_plan", {})
-    for kind in ("step", "keep_in_touch", "feedback_text"):
-        for i, entry in enumerate(plan.get(kind, []), start=1):
-            check(entry.get("applies"), f"Rules file contact_plan.toml, {kind} '{entry.get('id') or entry.get('label') or i}'",
-                  PLAN_FACTS, named)
+def _framework(key: str, f: FrameworkSpec) -> Framework:
+    return Framework(key=key, label=f.label, in_force_from=f.in_force_from, in_force_until=f.in_force_until,
+                     types=tuple(f.types), areas=tuple(f.areas), scale=tuple(f.scale),
+                     scale_aliases={k.lower(): v for k, v in f.scale_aliases.items()},
+                     safeguarding=tuple(f.safeguarding), safeguarding_failed=tuple(f.safeguarding_failed),
+                     adverse=tuple(f.adverse), category_trigger=tuple(f.category_trigger),
+                     provision_areas=tuple(f.provision_areas))
+
+
+def _check_folder(folder: Path | None) -> None:
+    """The LA's folder exists and holds only rules files: a misnamed copy would otherwise be ignored."""
+    if folder is None:
+        return
+    if not folder.is_dir():
+        raise ConfigError(f"Rules folder {folder} ([paths] rules_dir) does not exist — create it with the LA's copies "
+                          "of the rules files, or set rules_dir = \"\" to use the shipped rules.")
+    for path in sorted(folder.glob("*.toml")):
+        if path.stem not in MODELS:
+            near = difflib.get_close_matches(path.stem, list(MODELS), n=1, cutoff=0.6)
+            hint = f"did you mean {near[0]}.toml?" if near else f"the rules files are {', '.join(f'{m}.toml' for m in MODELS)}."
+            raise ConfigError(f"Rules folder {folder} has {path.name}, which is not a rules file — {hint} Rename it, "
+                              "or move it out of the folder.")
 
 
 def fill(text: str, values: dict, where: str) -> str:

@@ -15,6 +15,7 @@ from automation.context import Context
 from automation.errors import Problem, WorkbookLocked
 from automation.followups import compiled
 from automation.forms.runner import FormsRun, plan_forms, write_forms
+from automation.graph.generated import GeneratedFiles, for_run as generated_files
 from automation.mail.delivery import (DeliveryReport, Policy, caught_up, deliver, settle_interrupted,
                                       stored_retries, unconfirmed_advice)
 from automation.mail.journal import Journal, Record
@@ -28,7 +29,7 @@ from automation.review.service import reviews_to_write
 # The session layer, re-exported: older callers (and tests) import these from here.
 from automation.session import (Session, journal_path, load_context, logged_sent_ids, note_moved_aside,  # noqa: F401
                                 open_session, run_lock, READ, WRITE)
-from automation.status import status
+from automation.status import problem_status, status
 from automation.steps import STEPS
 from automation.update import TrackerUpdate
 from automation.validate import school_label
@@ -94,7 +95,7 @@ def tool_update(ctx: Context, records: list[Record]) -> TrackerUpdate:
     header = ctx.tracker.header_rows.get("Inspections", 1)
     for p in ctx.tracker.errors:
         if p.sheet == "Inspections" and p.row and p.row > header:  # never the header row (a missing column)
-            upd.set(p.row, "Status", f"Problem: {p.column or 'row'} — see Problems sheet")
+            upd.set(p.row, "Status", problem_status(p.column or "row", "Problems sheet"))
     _email_problems(ctx, records, upd)
     upd.email_log = [_log_row(r, ctx) for r in records]
     return upd
@@ -147,7 +148,7 @@ def _report(upd: TrackerUpdate, flagged: set[int], row: int | None, r: Record, v
     upd.email_problems.append(problem)
     if row and row not in flagged:
         flagged.add(row)
-        upd.set(row, "Status", f"Problem: {words(r.purpose)} email {short} — see Email log")
+        upd.set(row, "Status", problem_status(f"{words(r.purpose)} email {short}", "Email log"))
 
 
 def _refused_fix(r: Record, why: str) -> str:
@@ -191,6 +192,7 @@ class RunPlan:
     cells: int | None  # how many cells a save would write (None: the store cannot tell)
     reviews: list[str]  # Inspection IDs whose learning-review checklist is to be written
     select: Callable[[OutgoingMessage], bool] | None = None
+    files: GeneratedFiles | None = None  # a SharePoint tracker's generated files (pulled; pushed by apply)
 
     @property
     def workbook(self) -> Path:
@@ -202,12 +204,15 @@ def plan_run(session: Session, select: Callable[[OutgoingMessage], bool] | None 
     """Read the tracker and decide everything: messages, forms, cells, reviews. Sends and writes
     nothing (dry_run only changes the notes' wording: "would fill")."""
     ctx = session.context()
+    files = generated_files(session.store, session.config)  # None unless the tracker is on SharePoint
+    if files:  # forms completed on SharePoint come down before any form is read (a dry run too: local copies only)
+        files.pull_forms(ctx)
     forms = plan_forms(session.workbook, session.store, ctx, dry_run)  # completed forms fold into ctx first
     messages = [m for m in plan(ctx) if select is None or select(m)]
     update = tool_update(ctx, ctx.history + [_as_record(m, ctx.now) for m in messages])
     forms.merge_into(update)
     return RunPlan(session, ctx, messages, forms, update, session.store.pending(update),
-                   [i.inspection_id for i in reviews_to_write(ctx, session.workbook)], select)
+                   [i.inspection_id for i in reviews_to_write(ctx, session.workbook)], select, files)
 
 
 def preview(p: RunPlan) -> RunResult:
@@ -224,6 +229,9 @@ def apply(p: RunPlan, get_transport: Callable[[], Transport], sleep=None,
     tracker from what the journal says went, then the files that follow from it."""
     s, ctx = p.session, p.context
     write_forms(p.forms, ctx)
+    upload_problems: list[Problem] = []
+    if p.files:  # the new forms (and anything an earlier run could not upload) go up before the tracker is written
+        p.files.push(upload_problems)
     messages = list(p.messages)
     messages += [m for m in stored_retries(s.journal, messages, ctx.now) if p.select is None or p.select(m)]
     report = None
@@ -238,6 +246,7 @@ def apply(p: RunPlan, get_transport: Callable[[], Transport], sleep=None,
     update = tool_update(ctx, records)
     if s.moved:
         note_moved_aside(update, s.moved)
+    update.problems += upload_problems
     p.forms.merge_into(update)
     result = RunResult(ctx, messages, update, report, notes=ctx.notes, forms=p.forms, settled=settled or [], plan=p)
     try:
@@ -253,6 +262,10 @@ def apply(p: RunPlan, get_transport: Callable[[], Transport], sleep=None,
     done = after_run(s.workbook, s.store, after, records)
     result.notes.extend(done.notes)
     result.files_failed = done.failed
+    if p.files:  # checklists and the oversight workbook just written go up beside the tracker
+        p.files.push()
+        result.notes.extend(p.files.summary())
+        result.files_failed += p.files.failed
     return result
 
 

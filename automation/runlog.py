@@ -78,11 +78,12 @@ def close_log(log: logging.Logger) -> None:
 
 
 def logged(command: str, workbook: Path, cfg: Config, body: Callable[[logging.Logger], int], *,
-           start: str = "", max_bytes: int = MAX_BYTES, backups: int = BACKUPS) -> int:
+           start: str = "", max_bytes: int = MAX_BYTES, backups: int = BACKUPS, exists: bool | None = None) -> int:
     """Run body(log) between a start line and an end line with the exit code; an error that
-    ends the command is logged, then raised again for the command line to report."""
+    ends the command is logged, then raised again for the command line to report (exists=True:
+    a tracker kept elsewhere, e.g. SharePoint, whose identity is a local name only)."""
     workbook = Path(workbook)
-    if not workbook.exists():  # nothing to log beside: the command says so itself
+    if not (workbook.exists() if exists is None else exists):  # nothing to log beside: the command says so itself
         return body(_logger())
     log = open_log(log_path(workbook, cfg), max_bytes, backups)
     log.info("%s start: ofsted-tracker %s; workbook %s; config %s%s", command, __version__,

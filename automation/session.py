@@ -99,15 +99,19 @@ def logged_sent_ids(raw: RawWorkbook) -> set[str]:
 
 
 def load_context(store: TrackerStore, cfg: Config, now: datetime, journal: Journal | None,
-                 rules: Rules | None = None) -> Context:
-    """Read and check the tracker and gather what the steps need."""
+                 rules: Rules | None = None, only=None, rows=None) -> Context:
+    """Read and check the tracker and gather what the steps need (only/rows: just those
+    inspections, as validate.build_tracker)."""
     rules = rules or load_rules(Path(cfg.rules_dir) if cfg.rules_dir else None)
     raw = store.load()
-    tracker = build_tracker(raw, rules, now)  # the clock from the edge: a future Notified at waits
+    # the clock from the edge: a future Notified at waits
+    tracker = build_tracker(raw, rules, now, only=only, rows=rows)
     cal = WorkingCalendar(cfg.day_start, cfg.day_end, tuple((h.first, h.last) for h in tracker.holidays))
     history = journal.records() if journal else []
-    ctx = Context(tracker, rules, cfg, cal, cal.local(now), history, Renderer(email_templates_dir()),
-                  logged_sent=logged_sent_ids(raw))
+    # A look at some inspections sends nothing: their context renders no email, so the templates
+    # are not loaded (and checked) for it.
+    renderer = None if only is not None or rows is not None else Renderer(email_templates_dir())
+    ctx = Context(tracker, rules, cfg, cal, cal.local(now), history, renderer, logged_sent=logged_sent_ids(raw))
     if not history and ctx.logged_sent:
         ctx.notes.append("The send journal is new (was the tracker moved or renamed?): messages the Email log "
                          "shows as sent are not sent again.")
@@ -117,6 +121,18 @@ def load_context(store: TrackerStore, cfg: Config, now: datetime, journal: Journ
 def file_store(workbook: Path, cfg: Config) -> WorkbookStore:
     """The default store: the tracker file itself, with the configured zip part limits."""
     return WorkbookStore(Path(workbook), limits=PartLimits.from_section(cfg.section("workbook"), cfg.source))
+
+
+def tracker_store(target, cfg: Config) -> TrackerStore:
+    """The store for a command's tracker: the file, or (a URL, "drive:…/item:…", or none given with
+    [sharepoint] tracker set) the SharePoint/OneDrive tracker through Graph."""
+    from automation.graph.location import is_remote
+
+    if target is None or is_remote(target):
+        from automation.graph.store import GraphWorkbookStore
+
+        return GraphWorkbookStore.from_config(cfg, None if target is None else str(target))
+    return file_store(Path(target), cfg)
 
 
 @dataclass
@@ -206,8 +222,13 @@ def _acquire(workbook: Path, cfg: Config, timeout: float) -> FileLock:
         raise state_trouble(workbook, cfg, exc)
 
 
-def read_tracker(workbook: Path, cfg: Config, now: datetime, store: TrackerStore | None = None) -> tuple[Context, RawWorkbook | None]:
-    """(context, raw workbook) for a report, read-only: the journal's history if there is one."""
+def read_tracker(workbook: Path, cfg: Config, now: datetime, store: TrackerStore | None = None,
+                 only=None, rows=None) -> tuple[Context, RawWorkbook | None]:
+    """(context, raw workbook) for a report, read-only: the journal's history if there is one.
+    only/rows: just those inspections read and checked (validate.build_tracker)."""
     with open_session(workbook, cfg, now, store=store) as s:
-        ctx = s.context()
+        if only is None and rows is None:
+            ctx = s.context()
+        else:
+            ctx = load_context(s.store, cfg, now, s.journal, s.rules, only=only, rows=rows)
         return ctx, s.store.raw

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
+from typing import Iterable
 
 from automation import values as V
 from automation.calendar import LONDON
@@ -12,8 +13,9 @@ from automation.errors import Problem, WorkbookError, visible
 from automation.model import FollowUp, Holiday, Inspection, School, Staff, SupportOffer, Tracker
 from automation.plausibility import how_read, long_date, neighbour_slip, notice_slips, other_reading, schedule_problems
 from automation.rules import Rules
+from automation.rowread import Lookups, Pick, Row, build_inspection, row_plan, staff_ref
 from automation.workbook import schema
-from automation.workbook.raw import Formula, RawSheet, RawWorkbook
+from automation.workbook.raw import RawSheet, RawWorkbook
 
 ASSUMED_NOTIFICATION_TIME = time(12, 0)
 
@@ -39,53 +41,21 @@ def safe_inspection_id(v) -> str:
     return s
 
 
-class _Row:
-    """Reads one row's cells, collecting problems instead of raising."""
-
-    def __init__(self, sheet: RawSheet, spec: schema.Sheet, number: int, cells: dict, problems: list):
-        self.sheet, self.spec, self.number, self.cells, self.problems = sheet, spec, number, cells, problems
-        self.bad = False
-
-    def report(self, column, value, message, fix, severity="error"):
-        self.problems.append(Problem(severity, self.spec.name, self.number, column,
-                                     V.text(value) if not isinstance(value, Formula) else value.text, message, fix))
-        if severity == "error":
-            self.bad = True
-
-    def get(self, header, parse=V.text, required=None, severity="error"):
-        v = self.cells.get(header)
-        required = self.spec.column(header).required if required is None else required
-        if isinstance(v, Formula):
-            self.report(header, v, "holds a formula; the tool reads typed values only",
-                        "replace the formula with the value itself (Copy, then Paste Values).", severity)
-            return None
-        if v is None:
-            if required:
-                self.report(header, "", "is empty", f"fill in the {header}.", severity)
-            return None
-        try:
-            return parse(v)
-        except V.BadValue as exc:
-            self.report(header, v, f"'{visible(V.text(v))}' {exc.message}", exc.fix, severity)
-            return None
-
-    def choice(self, header, values, severity="error"):
-        raw = self.get(header, severity=severity)
-        if raw is None:
-            return ""
-        for c in values:
-            if c.lower() == " ".join(raw.split()).lower():
-                return c
-        self.report(header, raw, f"'{visible(raw)}' is not one of the allowed values",
-                    f"choose one of: {', '.join(values)} (use the cell's dropdown).", severity)
-        return ""
+# The sheets one inspection's facts come from (build_tracker with only= or rows=): its emails
+# are in the send journal, and the Email log is read apart only when the journal has none.
+FOR_ONE = (schema.INSPECTIONS, schema.SCHOOLS, schema.STAFF, schema.FOLLOW_UPS, schema.HOLIDAYS, schema.SUPPORT)
 
 
-def build_tracker(raw: RawWorkbook, rules: Rules, now: datetime | None = None) -> Tracker:
+def build_tracker(raw: RawWorkbook, rules: Rules, now: datetime | None = None, *,
+                  only: Iterable[str] | None = None, rows: Iterable[int] | None = None) -> Tracker:
     """The domain Tracker and its problems from a raw workbook. `now` (from the edge's clock)
     lets a Notified at in the future hold its row back; without it dates are not checked against
-    the clock."""
-    missing = [s.name for s in schema.REQUIRED if s.name not in raw.sheets]
+    the clock. `only` (inspection ids) or `rows` (Inspections row numbers): read and check just
+    those inspections, with their school's other rows (for the duplicate checks), their Schools
+    rows and Follow-ups; each comes out as a whole read would give it (raw needs only FOR_ONE)."""
+    some = only is not None or rows is not None
+    needed = FOR_ONE if some else schema.REQUIRED
+    missing = [s.name for s in needed if s in schema.REQUIRED and s.name not in raw.sheets]
     if missing:
         raise WorkbookError(f"The tracker has no sheet named {', '.join(repr(m) for m in missing)} — "
                             "add it (copy it from workbook_templates/tracker_template.xlsx) and run again.")
@@ -93,10 +63,11 @@ def build_tracker(raw: RawWorkbook, rules: Rules, now: datetime | None = None) -
     for spec in schema.ALL:
         if spec.name in raw.sheets:
             _sheet_problems(raw.sheets[spec.name], spec, t.problems)
+    pick = Pick(raw.sheets["Inspections"], only, rows) if some else None
     _staff(raw.sheets["Staff"], rules, t)
-    _schools(raw.sheets["Schools"], rules, t)
-    _inspections(raw.sheets["Inspections"], rules, t, _london(now))
-    _follow_ups(raw.sheets["Follow-ups"], t)
+    _schools(raw.sheets["Schools"], rules, t, pick and pick.school)
+    _inspections(raw.sheets["Inspections"], rules, t, _london(now), pick and pick.inspection)
+    _follow_ups(raw.sheets["Follow-ups"], t, pick and pick.follow_up)
     if "Holidays" in raw.sheets:
         _holidays(raw.sheets["Holidays"], t)
     if "Support offers" in raw.sheets:
@@ -111,8 +82,8 @@ def build_tracker(raw: RawWorkbook, rules: Rules, now: datetime | None = None) -
                             for o in rules.support_offers]
     # Dates against Ofsted's pattern and the Holidays sheet (warnings only).
     t.problems += schedule_problems(t, rules)
-    log = raw.sheets["Email log"]
-    t.logged_message_ids = {V.text(c.get("Message ID")) for _, c in log.rows if c.get("Message ID")}
+    log = raw.sheets.get("Email log")
+    t.logged_message_ids = {V.text(c.get("Message ID")) for _, c in log.rows if c.get("Message ID")} if log else set()
     return t
 
 
@@ -148,56 +119,52 @@ def _required_missing(sheet: RawSheet, spec: schema.Sheet) -> bool:
     return any(c.required and not c.tool and c.header not in sheet.columns for c in spec.columns)
 
 
-def _rows(sheet: RawSheet, spec: schema.Sheet, problems: list):
+def _rows(sheet: RawSheet, spec: schema.Sheet, problems: list, keep=None):
+    """Each filled row to read (keep(cells): only the rows it accepts)."""
     if _required_missing(sheet, spec):
         return
     for n, cells in sheet.rows:
-        if cells:
-            yield _Row(sheet, spec, n, cells, problems)
+        if cells and (keep is None or keep(cells)):
+            yield Row(sheet, spec, n, cells, problems)
 
 
 def _staff(sheet, rules: Rules, t: Tracker) -> None:
+    roles, phases = rules.choices("staff_role"), rules.choices("cem_phase")
+    seen: set[str] = set()
     for r in _rows(sheet, schema.STAFF, t.problems):
         name = r.get("Name")
-        role = r.choice("Role", rules.choices("staff_role"))
+        role = r.choice("Role", roles)
         mail = r.get("Email", V.email)
         phone = r.get("Phone") or ""
-        phase = r.choice("Phase", rules.choices("cem_phase"), severity="warning")
+        phase = r.choice("Phase", phases, severity="warning")
         if role == "CEM" and not phase:
             r.report("Phase", "", "a CEM needs the phase they cover", "choose Primary, Secondary or All.", "warning")
-        if name and name.lower() in {k.lower() for k in t.staff}:
+        if name and name.lower() in seen:
             r.report("Name", name, f"'{visible(name)}' appears twice on the Staff sheet", "keep one row per officer (names must be unique).")
         if r.bad:
             continue
+        seen.add(name.lower())
         t.staff[name] = Staff(name, role, mail, phone, phase, r.number)
 
 
-def _staff_ref(r: _Row, header: str, t: Tracker, want_role: str | None = None):
-    name = r.get(header)
-    if name is None:
-        return ""
-    match = next((s for s in t.staff.values() if s.name.lower() == name.lower()), None)
-    if match is None:
-        r.report(header, name, f"'{visible(name)}' is not on the Staff sheet", "type a Name exactly as it is on the Staff sheet (use the dropdown), or add the officer to Staff.")
-        return ""
-    if want_role and match.role != want_role:
-        r.report(header, name, f"{name} is listed on Staff as {match.role}, not {want_role}",
-                 "check the right officer is named, or correct their Role on the Staff sheet.", "warning")
-    return match.name
+def _by_lower_name(t: Tracker) -> dict[str, Staff]:
+    return {s.name.lower(): s for s in t.staff.values()}  # unique: _staff refuses a second spelling
 
 
-def _schools(sheet, rules: Rules, t: Tracker) -> None:
-    for r in _rows(sheet, schema.SCHOOLS, t.problems):
+def _schools(sheet, rules: Rules, t: Tracker, keep=None) -> None:
+    staff = _by_lower_name(t)
+    governance, phases = rules.choices("governance"), rules.choices("phase")
+    for r in _rows(sheet, schema.SCHOOLS, t.problems, keep):
         urn = r.get("URN", V.urn)
         if urn and urn in t.schools:
             r.report("URN", urn, f"URN {urn} is already on row {t.schools[urn].row}", "keep one row per school; delete or correct the duplicate.")
         name = r.get("School name")
-        gov = r.choice("Governance", rules.choices("governance"))
-        phase = r.choice("Phase", rules.choices("phase"))
+        gov = r.choice("Governance", governance)
+        phase = r.choice("Phase", phases)
         office = r.get("School email", V.email)
         head_mail = r.get("Headteacher email", V.email, severity="warning") or ""
-        sim = _staff_ref(r, "SIM", t, "SIM")
-        ai = _staff_ref(r, "AI", t, "AI")
+        sim = staff_ref(r, "SIM", staff, "SIM")
+        ai = staff_ref(r, "AI", staff, "AI")
         if r.bad:
             continue
         t.schools[urn] = School(urn, name, gov, phase, office, sim, ai, r.get("District") or "",
@@ -213,19 +180,20 @@ def _london(now: datetime | None) -> datetime | None:
     return now.astimezone(LONDON) if now.tzinfo else now.replace(tzinfo=LONDON)
 
 
-def _notified(r: _Row, now: datetime | None, sense: dict):
+def _notified(r: Row, now: datetime | None, sense: dict):
     got = r.get("Notified at", V.parse_datetime)
     if got is None:
         return None
     dt, has_time = got
-    if now is not None and _in_future(dt.replace(tzinfo=LONDON), has_time, now, sense):
+    aware = dt.replace(tzinfo=LONDON)
+    if now is not None and _in_future(aware, has_time, now, sense):
         _future(r, dt, has_time, now)
         return None
     if not has_time:
         r.report("Notified at", dt.strftime("%d/%m/%Y"), "has no time of day; 12:00 is assumed",
                  "type the time Ofsted called, as dd/mm/yyyy hh:mm (it decides the deferral deadline).", "warning")
-        dt = datetime.combine(dt.date(), ASSUMED_NOTIFICATION_TIME)
-    return dt.replace(tzinfo=LONDON)
+        aware = datetime.combine(dt.date(), ASSUMED_NOTIFICATION_TIME, tzinfo=LONDON)
+    return aware
 
 
 def _in_future(dt: datetime, has_time: bool, now: datetime, sense: dict) -> bool:
@@ -235,7 +203,7 @@ def _in_future(dt: datetime, has_time: bool, now: datetime, sense: dict) -> bool
     return dt > now + timedelta(minutes=int(sense.get("future_grace_minutes", 30)))
 
 
-def _future(r: _Row, dt: datetime, has_time: bool, now: datetime) -> None:
+def _future(r: Row, dt: datetime, has_time: bool, now: datetime) -> None:
     """An error, so the row waits: nothing is sent for a notification that has not happened."""
     shown = dt.strftime("%d/%m/%Y %H:%M" if has_time else "%d/%m/%Y")
     alt = other_reading(dt.date())
@@ -247,36 +215,14 @@ def _future(r: _Row, dt: datetime, has_time: bool, now: datetime) -> None:
              "leave it: the row is held back until that time.")
 
 
-def _grades(r: _Row, fw, rules: Rules) -> dict[str, str]:
-    out = {}
-    seen: set[str] = set()
-    for key, other in rules.frameworks.items():
-        # An area both frameworks use (Early years, Sixth form) is read on the row's own scale.
-        for area in (fw.areas if other is fw else [a for a in other.areas if a not in fw.areas]):
-            if area in seen:
-                continue
-            seen.add(area)
-            value = r.get(area)
-            if value is None:
-                continue
-            if other is not fw:
-                r.report(area, value, f"'{area}' is a {other.label} area but this inspection is under the {fw.label}",
-                         f"record grades in the {fw.label} columns ({', '.join(fw.areas[:3])}, ...).", "warning")
-                continue
-            grade = fw.grade(value)
-            if grade is None:
-                r.report(area, value, f"'{visible(value)}' is not on the {fw.label} scale", f"choose one of: {', '.join(fw.scale)}.", "warning")
-            else:
-                out[area] = grade
-    return out
-
-
-def _inspections(sheet, rules: Rules, t: Tracker, now: datetime | None = None) -> None:
+def _inspections(sheet, rules: Rules, t: Tracker, now: datetime | None = None, keep=None) -> None:
     seen_ids: dict[str, int] = {}
     seen_keys: dict[tuple, int] = {}
     sense = rules.extra.get("date_sense", {})
-    dated: list[tuple[_Row, date, date | None, set[str]]] = []  # new rows' dates, for the neighbour check
-    for r in _rows(sheet, schema.INSPECTIONS, t.problems):
+    dated: list[tuple[Row, date, date | None, set[str]]] = []  # new rows' dates, for the neighbour check
+    look, plan = Lookups(rules, _by_lower_name(t)), row_plan(schema.INSPECTIONS)
+    types, deferrals = rules.choices("inspection_type"), rules.choices("deferral")
+    for r in _rows(sheet, schema.INSPECTIONS, t.problems, keep):
         urn = r.get("URN", V.urn)
         if urn and urn not in t.schools:
             r.report("URN", urn, f"URN {urn} is not on the Schools sheet (or its row there has errors)",
@@ -285,8 +231,8 @@ def _inspections(sheet, rules: Rules, t: Tracker, now: datetime | None = None) -
             _school_matches(r, t.schools[urn])
         notified = _notified(r, now, sense)
         start = r.get("Start date", V.parse_date)
-        fw = rules.framework_on(notified.date()) if notified else None
-        itype = r.choice("Inspection type", fw.types if fw else rules.choices("inspection_type"))
+        fw = look.framework_on(notified.date()) if notified else None
+        itype = r.choice("Inspection type", fw.types if fw else types)
         warned: set[str] = set()  # columns already warned about a day/month slip
         if notified and start and start < notified.date():
             r.report("Start date", start.strftime("%d/%m/%Y"), f"the start date is before Ofsted's notification ({notified:%d/%m/%Y})"
@@ -310,12 +256,13 @@ def _inspections(sheet, rules: Rules, t: Tracker, now: datetime | None = None) -
         if r.bad:
             continue
         seen_ids[iid], seen_keys[key] = r.number, r.number
-        deferral = r.choice("Deferral", rules.choices("deferral"), "warning")
+        deferral = r.choice("Deferral", deferrals, "warning")
         sent = _opt_datetime(r, "Contact plan sent")
         _implausible_dates(r, rules, fw, itype, notified, start, deferral, sent, warned)
-        t.inspections.append(_inspection(r, rules, fw, iid, not existing_id, urn, itype, notified, start, feedback,
-                                         deferral, sent))
-    _out_of_place(dated, sense, _max_notice(rules), now.date() if now else None)
+        t.inspections.append(build_inspection(r, look, plan, fw, iid, not existing_id, urn, itype, notified, start,
+                                         feedback, deferral, sent))
+    if keep is None:  # new rows against their neighbours: only when every row was read
+        _out_of_place(dated, sense, _max_notice(rules), now.date() if now else None)
 
 
 def school_label(school) -> str:
@@ -327,7 +274,7 @@ def _letters(text: str) -> str:
     return "".join(ch for ch in str(text).lower() if ch.isalnum())
 
 
-def _school_matches(r: "_Row", school) -> None:
+def _school_matches(r: "Row", school) -> None:
     """A School cell that names another school than the URN's (typed by an admin, or left from
     before the URN was changed) is an error: a wrong but existing URN would email the wrong school."""
     typed = str(r.cells.get("School") or "").strip()
@@ -344,9 +291,11 @@ def _max_notice(rules: Rules) -> int:
     return int(rules.extra.get("contact_plan", {}).get("timings", {}).get("max_notice_days", 10))
 
 
-def _slip_hint(r: _Row, notified: date, start: date, rules: Rules, warned: set[str]) -> str:
+def _slip_hint(r: Row, notified: date, start: date, rules: Rules, warned: set[str]) -> str:
     """"; did you mean ...?" when reading a date the other way round makes the row's dates fit."""
     slips = notice_slips(notified, start, _max_notice(rules))
+    if not slips:
+        return ""
     warned.update(slips)
     read = {"Notified at": notified, "Start date": start}
     return "".join(f"; did you mean {col} {long_date(d)}? {how_read(r.cells.get(col), read[col])}"
@@ -371,7 +320,7 @@ def _out_of_place(dated: list, sense: dict, most: int, today: date | None) -> No
                      "warning")
 
 
-def _implausible_dates(r: _Row, rules: Rules, fw, itype, notified, start, deferral, sent, warned: set[str]) -> None:
+def _implausible_dates(r: Row, rules: Rules, fw, itype, notified, start, deferral, sent, warned: set[str]) -> None:
     """Warn about dates that are possible but unlikely (a typing slip is the usual cause)."""
     plan = rules.extra.get("contact_plan", {})
     notice = (start - notified.date()).days
@@ -403,7 +352,7 @@ def _implausible_dates(r: _Row, rules: Rules, fw, itype, notified, start, deferr
     _sent_early(r, notified, sent)
 
 
-def _sent_early(r: _Row, notified, sent) -> None:
+def _sent_early(r: Row, notified, sent) -> None:
     # With no time typed, Notified at is taken as 12:00: a plan sent that morning is not "early".
     time_assumed = notified.time() == ASSUMED_NOTIFICATION_TIME
     if sent and (sent.date() < notified.date() or (sent < notified and not time_assumed)):
@@ -412,44 +361,22 @@ def _sent_early(r: _Row, notified, sent) -> None:
                  "check Notified at (date and time of Ofsted's call) and correct whichever date is wrong.", "warning")
 
 
-def _opt_datetime(r: _Row, header):
+def _opt_datetime(r: Row, header):
     got = r.get(header, V.parse_datetime, required=False)
     return got[0].replace(tzinfo=LONDON) if got else None
 
 
-def _inspection(r, rules, fw, iid, new, urn, itype, notified, start, feedback, deferral, sent) -> Inspection:
-    safeguarding = r.choice("Safeguarding", fw.safeguarding, severity="warning")
-    return Inspection(
-        row=r.number, inspection_id=iid, id_is_new=new, urn=urn, inspection_type=itype,
-        framework=fw.key, notified_at=notified, start_date=start,
-        status=r.get("Status") or "", lead_inspector=r.get("Lead inspector") or "",
-        deferral=deferral,
-        concerns_raised=r.choice("Concerns raised", rules.choices("yes_no"), "warning"),
-        concern_notes=r.get("Concern notes") or "",
-        contact_plan_sent=sent,
-        final_feedback_at=feedback, safeguarding=safeguarding,
-        category_of_concern=r.choice("Category of concern", rules.choices("category_of_concern"), "warning"),
-        grades=_grades(r, fw, rules),
-        conduct_concerns=r.choice("Conduct concerns", rules.choices("yes_no"), "warning"),
-        complaint_made=r.choice("Complaint made", rules.choices("yes_no"), "warning"),
-        draft_report_received=r.get("Draft report received", V.parse_date, severity="warning"),
-        feedback_form_completed=r.get("Feedback form completed", V.parse_date, severity="warning"),
-        report_published=r.get("Report published", V.parse_date, severity="warning"),
-        learning_review=r.choice("Learning review", rules.choices("learning_review"), "warning"),
-        la_support_accepted=r.choice("LA support accepted", rules.choices("yes_no"), "warning"),
-        nominee=r.get("Nominee") or "",
-        planning_call_at=_opt_datetime(r, "Planning call at"),
-    )
-
-
-def _follow_ups(sheet, t: Tracker) -> None:
-    for r in _rows(sheet, schema.FOLLOW_UPS, t.problems):
+def _follow_ups(sheet, t: Tracker, keep=None) -> None:
+    for r in _rows(sheet, schema.FOLLOW_UPS, t.problems, keep):
         due = r.get("Due", V.parse_date, severity="warning")
+        iid, school, action, owner, done, reason, state, notes, key = r.texts(_FOLLOW_UP_TEXT)
         t.follow_ups.append(FollowUp(
-            inspection_id=r.get("Inspection ID", required=False) or "", school_name=r.get("School name") or "",
-            action=r.get("Action", required=False) or "", owner=r.get("Owner") or "", due=due,
-            done=r.get("Done") or "", reason=r.get("Reason") or "", state=r.get("State") or "Open",
-            notes=r.get("Notes") or "", key=r.get("Key") or "", row=r.number))
+            inspection_id=iid, school_name=school, action=action, owner=owner, due=due, done=done, reason=reason,
+            state=state or "Open", notes=notes, key=key, row=r.number))
+
+
+# The tool's own sheet, read whole on every run: its text cells in one call a row.
+_FOLLOW_UP_TEXT = ("Inspection ID", "School name", "Action", "Owner", "Done", "Reason", "State", "Notes", "Key")
 
 
 def _holidays(sheet, t: Tracker) -> None:

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 EXCEL_EPOCH = datetime(1899, 12, 30)
 EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 _UK = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})(?:[ T,]+(\d{1,2})[:.](\d{2})(?::(\d{2}))?)?$")
+_URN = re.compile(r"\d{6,7}")
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$")
 
 
@@ -35,7 +36,7 @@ def text(v) -> str:
 def urn(v) -> str:
     """A URN: 6 or 7 digits."""
     s = text(v)
-    if not re.fullmatch(r"\d{6,7}", s):
+    if not _URN.fullmatch(s):
         raise BadValue("is not a URN", "type the school's 6- or 7-digit DfE URN (digits only).")
     return s
 
@@ -57,7 +58,7 @@ def _from_serial(n: float) -> datetime:
 def parse_datetime(v) -> tuple[datetime, bool]:
     """(naive local datetime, whether a time was given) from an Excel value or UK text."""
     if isinstance(v, datetime):
-        return v.replace(microsecond=0), v.time() != time(0, 0)
+        return (v.replace(microsecond=0) if v.microsecond else v), v.time() != time(0, 0)
     if isinstance(v, date):
         return datetime.combine(v, time(0, 0)), False
     if isinstance(v, (int, float)) and not isinstance(v, bool):

@@ -9,7 +9,7 @@ small Python process doing the floor's work), timed from outside with its peak m
       re-zipping the file with exactly the parts that run changed recompressed;
   (d) every command at each size, with peak memory, against the tracker's XML size.
 
-Trackers are generated in bench/data/ (bench_run.generate), caught up once with a real
+Trackers are generated in bench/data/ (trackers.generate), caught up once with a real
 run, then run until a run changes nothing. Usage:
 
     .venv/bin/python bench/bench_perf.py [--rows 1000 10000] [--repeat 3]
@@ -32,13 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import bench_run  # noqa: E402
+import trackers  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 EXE = str(Path(sys.executable).with_name("ofsted-tracker"))
 PY = sys.executable
 TIME = "/usr/bin/time"
-DAY = "2026-11-19"  # a Thursday (bench_run.TODAY)
+DAY = "2026-11-19"  # a Thursday (trackers.TODAY)
 EVENING = f"{DAY}T20:"  # after working hours: the skip may apply until midnight
 
 CALAMINE_READ = """
@@ -96,7 +96,7 @@ def settle(n: int) -> Path:
     if path.exists():
         return path
     folder.mkdir(parents=True, exist_ok=True)
-    bench_run.generate(path, n)
+    trackers.generate(path, n)
     for minute in ("00", "01", "02", "03"):
         p = subprocess.run([EXE, "run", str(path), "--now", f"{EVENING}{minute}"], cwd=folder, capture_output=True, text=True)
         if p.returncode not in (0, 1):
@@ -115,7 +115,7 @@ def copy_of(settled: Path, where: Path) -> Path:
 
 
 def add_new_inspections(path: Path, count: int) -> None:
-    """count inspections notified this morning, appended to the Inspections sheet (the tool's writer)."""
+    """count inspections notified this morning (renewed framework: Full), appended to the Inspections sheet (the tool's writer)."""
     from automation.workbook.reader import read_workbook
     from automation.workbook.writer import SheetEdit, apply_edits
 
@@ -127,7 +127,7 @@ def add_new_inspections(path: Path, count: int) -> None:
     day = datetime.fromisoformat(DAY)
     for k in range(count):
         row = first + k
-        values = {"URN": str(100000 + 4000 + k), "Inspection type": "Ungraded", "Notified at": day.replace(hour=8, minute=k),
+        values = {"URN": str(100000 + 4000 + k), "Inspection type": "Full", "Notified at": day.replace(hour=8, minute=k),
                   "Start date": day + timedelta(days=1), "Lead inspector": "Inspector 1"}
         for h, v in values.items():
             edit.cells[(row, cols[h])] = v

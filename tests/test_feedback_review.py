@@ -266,15 +266,19 @@ def test_an_in_progress_review_is_refreshed_and_the_reviewers_work_kept(tmp_path
 
 def test_a_broken_form_or_review_rule_names_the_file_and_the_key(rules):
     import copy
+    import dataclasses
+    from pathlib import Path
 
     from automation.errors import ConfigError
     from automation.forms.spec import form_spec
     from automation.review.prefill import findings
+    from automation.rules import validate_file
+    from automation.rules_schema import FeedbackFormFile
 
-    def with_sections(sections):
-        r = copy.deepcopy(rules)
-        r.extra["feedback_form"]["section"] = sections
-        return r
+    def with_sections(sections):  # the rules as if feedback_form.toml had these sections (checked as at load)
+        data = {**rules.extra["feedback_form"], "section": sections}
+        form = validate_file(FeedbackFormFile, data, Path("feedback_form.toml"))
+        return dataclasses.replace(rules, files={**rules.files, "feedback_form": form})
 
     shipped = rules.extra["feedback_form"]["section"]
     spec = form_spec(rules, "renewed", "Full")
@@ -282,7 +286,7 @@ def test_a_broken_form_or_review_rule_names_the_file_and_the_key(rules):
     assert spec.field("escalated_to_shmi").choices == ("Yes", "No") and spec.field("nominee").column == "Nominee"
     bad_kind = copy.deepcopy(shipped)
     bad_kind[1]["field"][0]["kind"] = "number"
-    with pytest.raises(ConfigError, match=r"feedback_form\.toml, section 'Final feedback', field 'final_feedback_at': kind"):
+    with pytest.raises(ConfigError, match=r"feedback_form\.toml, \[\[section\]\] 2 \('Final feedback'\), \[\[section\.field\]\] 1 \('final_feedback_at'\), key 'kind'"):
         form_spec(with_sections(bad_kind), "renewed", "Full")
     bad_column = copy.deepcopy(shipped)
     bad_column[1]["field"][1]["column"] = "Status"

@@ -109,7 +109,7 @@ def test_conditions_are_data_an_la_can_change(tmp_path):
     assert len(plan_of(t, rules, cal).calls) == 2
     rules.extra["contact_plan"]["step"][0]["applies"] = {"goverance": ["Academy"]}
     from automation.rules import _check_conditions
-    with pytest.raises(ConfigError, match=r"contact_plan.toml, step 'acknowledge'.*'goverance' is not something"):
+    with pytest.raises(ConfigError, match=r"contact_plan.toml, \[\[step\]\] 1 \('acknowledge'\), key 'applies': 'goverance' is not something"):
         _check_conditions(rules)
 
 

@@ -83,7 +83,8 @@ def _for_row(s: Session, row: int, purposes: tuple[str, ...]) -> tuple[Callable[
 
     def select(m: OutgoingMessage) -> bool:
         if "id" not in found:
-            found["id"] = _inspection_on_row(build_tracker(s.store.raw, s.rules()), row)
+            # Only the selected row (and its school's rows, for the duplicate checks) is checked.
+            found["id"] = _inspection_on_row(build_tracker(s.store.raw, s.rules(), rows={row}), row)
         return m.inspection_id == found["id"] and m.purpose in purposes
 
     return select, found
@@ -177,7 +178,7 @@ def learning_review(s: Session) -> Outcome:
     from automation.review.service import make_review
 
     row = s.selected_row()
-    ctx, raw = read_tracker(s.workbook, s.cfg, s.now, store=s.store)
+    ctx, raw = read_tracker(s.workbook, s.cfg, s.now, store=s.store, rows={row})  # that row's inspection checked
     iid = _inspection_on_row(ctx.tracker, row)
     if iid is None:
         raise TrackerError(f"Row {row} of the Inspections sheet is not a recorded inspection — select its row and click again.")

@@ -52,3 +52,8 @@ def check_registry(actions_: tuple[Action, ...] = ACTIONS) -> None:
         if not _SAFE_ID.match(a.id) or a.id in seen:
             raise ValueError(f"ribbon action id {a.id!r} must be unique lower_case letters, digits and _")
         seen.add(a.id)
+
+
+# Checked once at import: the ids are spliced into generated VBA and Python, so a bad one
+# must stop the add-in build (and every test importing the ribbon), not a user's click.
+check_registry()

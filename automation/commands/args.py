@@ -36,3 +36,13 @@ def parse_day(text: str) -> date:
         except ValueError:
             continue
     raise argparse.ArgumentTypeError(f"{text!r} is not a date: write it as 2026-11-16 or 16/11/2026")
+
+
+def tracker_arg(text: str):
+    """A command's tracker: a file path, or a SharePoint/OneDrive URL / "drive:<id>/item:<id>" kept as text
+    (a Path would fold the URL's "//")."""
+    from pathlib import Path
+
+    from automation.graph.location import is_remote
+
+    return text.strip() if is_remote(text) else Path(text)

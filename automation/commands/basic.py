@@ -7,10 +7,14 @@ from datetime import datetime
 from pathlib import Path
 
 from automation.calendar import LONDON
-from automation.commands.args import parse_day, parse_now
+from automation.commands.args import parse_day, parse_now, tracker_arg
 from automation.config import load_config
 from automation.errors import ConfigError, TrackerError, WorkbookError
 from automation.paths import workbook_templates_dir
+
+
+TRACKER_HELP = ("the tracker: an .xlsx file, or its SharePoint/OneDrive URL or drive:<id>/item:<id> "
+                "(default: [sharepoint] tracker in the config)")
 
 
 def register(sub) -> None:
@@ -19,13 +23,13 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_init)
 
     p = sub.add_parser("validate", help="list the tracker's problems by sheet, row and column")
-    p.add_argument("workbook", type=Path)
+    p.add_argument("workbook", type=tracker_arg, nargs="?", help=TRACKER_HELP)
     p.add_argument("--config", type=Path)
     p.add_argument("--now", type=parse_now, help="check as at this time (dates in the future are flagged), e.g. 2026-11-16T13:05")
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("run", help="the scheduled run: check, send what is due, update the tracker")
-    p.add_argument("workbook", type=Path)
+    p.add_argument("workbook", type=tracker_arg, nargs="?", help=TRACKER_HELP)
     p.add_argument("--config", type=Path, help="config.toml (default: embedded, messages to outbox/)")
     p.add_argument("--now", type=parse_now, help="fix the clock, e.g. 2026-11-16T13:05 (London time)")
     p.add_argument("--dry-run", action="store_true", help="show what would be sent and written; do nothing")
@@ -61,7 +65,14 @@ def cmd_validate(args) -> int:
 
     cfg = load_config(args.config)
     rules = load_rules(Path(cfg.rules_dir) if cfg.rules_dir else None)
-    raw = read_workbook(args.workbook, limits=PartLimits.from_section(cfg.section("workbook"), cfg.source))
+    if _remote(args, cfg):
+        from automation.session import tracker_store
+
+        store = tracker_store(args.workbook, cfg)
+        raw, name = store.load(), store.name
+    else:
+        raw = read_workbook(args.workbook, limits=PartLimits.from_section(cfg.section("workbook"), cfg.source))
+        name = args.workbook.name
     tracker = build_tracker(raw, rules, args.now or datetime.now(LONDON))
     # The run also checks outcomes against the category of concern: show those here too.
     tracker.problems += [p for i in tracker.inspections for p in consistency_problems(i, rules)]
@@ -70,7 +81,7 @@ def cmd_validate(args) -> int:
     errors = len(tracker.errors)
     notes = sum(1 for p in tracker.problems if p.severity == "info")
     warnings = len(tracker.problems) - errors - notes
-    print(f"{args.workbook.name}: {len(tracker.schools)} schools, {len(tracker.staff)} staff, "
+    print(f"{name}: {len(tracker.schools)} schools, {len(tracker.staff)} staff, "
           f"{len(tracker.inspections)} inspections read; {errors} error(s), {warnings} warning(s)"
           + (f", {notes} note(s)." if notes else "."))
     return 1 if errors else 0
@@ -82,29 +93,53 @@ def cmd_run(args) -> int:
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:
-        log_unread_config("run", args.workbook, exc)
+        if isinstance(args.workbook, Path):
+            log_unread_config("run", args.workbook, exc)
         raise
     # Previewing is looking, never sending: a preview folder on its own must not send the lot.
     dry_run = args.dry_run or args.preview_dir is not None
     now = args.now or datetime.now(LONDON)
     start = f"now {now:%d/%m/%Y %H:%M}{' (--now)' if args.now else ''}{'; dry run' if dry_run else ''}"
+    if _remote(args, cfg):
+        from automation.commands.remote import remote_run
+
+        return remote_run(args, cfg, now, dry_run, start, _run)
     return logged("run", args.workbook, cfg, lambda log: _run(args, cfg, now, dry_run, log), start=start)
 
 
-def _run(args, cfg, now: datetime, dry_run: bool, log) -> int:
+def _remote(args, cfg) -> bool:
+    """Whether the command's tracker is the SharePoint/OneDrive one (a URL, drive ids, or none given)."""
+    from automation.graph.location import is_remote
+
+    if args.workbook is None:
+        if not cfg.section("sharepoint").get("tracker"):
+            raise TrackerError("Name the tracker: an .xlsx file or its SharePoint/OneDrive URL (or set "
+                               "[sharepoint] tracker in the config and pass --config).")
+        return True
+    return is_remote(args.workbook)
+
+
+def _run(args, cfg, now: datetime, dry_run: bool, log, remote=None) -> int:
+    """The run on args.workbook, or (remote: a SharePoint tracker's RemoteRun) on its store."""
     from automation import fingerprint
 
+    workbook = remote.identity if remote else args.workbook
+    version = remote.version if remote else None
     if not dry_run:  # nothing changed and nothing due: stop before the heavy imports (automation/fingerprint.py)
-        skipped, before = fingerprint.begin(args.workbook, cfg, args.config, now, args.force)
+        skipped, before = fingerprint.begin(workbook, cfg, args.config, now, args.force, version)
         if skipped:
             print(skipped)
             log.info("  %s", skipped)
             return 0
+        if remote:
+            remote.hold(log, now)
     from automation.report import print_run, summary_lines
     from automation.run import run
     from automation.runlog import log_run
 
-    result = run(args.workbook, cfg, now, dry_run=dry_run)
+    result = run(workbook, cfg, now, dry_run=dry_run, store=remote.store if remote else None)
+    if remote:
+        remote.report(result, log)
     if args.preview_dir is not None:
         from automation.report import write_previews
 
@@ -117,10 +152,12 @@ def _run(args, cfg, now: datetime, dry_run: bool, log) -> int:
         line = f"Previews of {count} message(s) saved in {args.preview_dir}{implied}."
         print(line)
         log.info("  %s", line)
-    log_run(log, result, summary_lines(result, args.workbook, dry_run))
-    code = print_run(result, args.workbook, dry_run=dry_run)
+    log_run(log, result, summary_lines(result, workbook, dry_run))
+    code = print_run(result, workbook, dry_run=dry_run)
+    if remote and remote.store.notes and code == 0:
+        code = 1  # cells left for the next run (a co-author's edit): an officer may want to look
     if not dry_run:
-        fingerprint.finish(args.workbook, cfg, args.config, before, now, code, result)
+        fingerprint.finish(workbook, cfg, args.config, before, now, code, result, remote.fresh if remote else None)
     return code
 
 

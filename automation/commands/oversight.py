@@ -52,11 +52,10 @@ def _now(args) -> datetime:
 
 
 def cmd_review(args) -> int:
-    from automation.review.service import make_review
-    from automation.session import read_tracker
+    from automation.review.service import load_for_one, make_review
 
     cfg = load_config(args.config)
-    ctx, raw = read_tracker(args.workbook, cfg, _now(args))
+    ctx, raw = load_for_one(args.workbook, cfg, _now(args), args.inspection_id)
     path, written = make_review(ctx, raw, args.workbook, args.inspection_id, overwrite=args.replace)
     if written:
         print(f"Learning-review checklist written: {path}")
@@ -99,11 +98,14 @@ def _stages(labels: tuple[str, ...]):
 
 
 def cmd_summary(args) -> int:
+    from automation.oversight.one_term import load_for_term
     from automation.oversight.summary import write_summary
     from automation.session import read_tracker
 
     cfg = load_config(args.config)
-    ctx, raw = read_tracker(args.workbook, cfg, _now(args))
+    # An anonymised summary is checked against every name in the tracker: it reads it whole.
+    ctx, raw = (read_tracker(args.workbook, cfg, _now(args)) if args.anonymise
+                else load_for_term(args.workbook, cfg, _now(args), args.term))
     path = write_summary(ctx, raw, args.workbook, args.term, args.anonymise, args.out)
     print(f"HMI meeting summary for {args.term} written: {path}")
     return 0

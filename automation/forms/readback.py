@@ -105,7 +105,7 @@ def forms_due(ctx: Context) -> list[FormPlan]:
     where the LA completes one (feedback_form.toml `applies`: not an offer-only academy)."""
     out = []
     today = ctx.now.date()
-    window = int(ctx.rules.extra.get("feedback_form", {}).get("write_within_working_days", 10))
+    window = ctx.rules.feedback_form.write_within_working_days
     for insp in ctx.tracker.inspections:
         school = ctx.tracker.schools.get(insp.urn)
         if school is None or insp.feedback_form_completed or insp.report_published \
@@ -142,7 +142,7 @@ def prefill(ctx: Context, insp: Inspection, school: School) -> dict[str, object]
 
 def contact_points(ctx: Context, insp: Inspection, school: School) -> tuple[ContactPoint, ...]:
     """The emails the journal says went, and the keep-in-touch calls the plan set, in time order."""
-    labels = ctx.rules.extra.get("feedback_form", {}).get("contact_labels", {})
+    labels = ctx.rules.feedback_form.contact_labels
     points = []
     for r in ctx.history:
         if r.inspection_id == insp.inspection_id and r.state in SENT_STATES:
@@ -151,7 +151,7 @@ def contact_points(ctx: Context, insp: Inspection, school: School) -> tuple[Cont
     staff = ctx.tracker.staff
     if school.sim in staff and school.ai in staff:
         plan = build_plan(insp, school, staff, ctx.tracker.cem_for(school, ctx.rules.cem_for_phase),
-                          ctx.rules.extra["contact_plan"], ctx.calendar)
+                          ctx.rules.contact_plan, ctx.calendar)
         points += [ContactPoint(c.start, f"{c.label} ({c.owner.name})", confirm=True) for c in plan.calls]
     return tuple(sorted(points, key=lambda p: p.when))
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from automation.errors import ConfigError
 from automation.rules import Rules
+from automation.rules_schema import FILLABLE, FormField, FormSection, FormType
 
 MARKER = "ofsted-tracker-form"  # hidden cell A1 of every form: MARKER:version:framework:type
 VERSION = 1
@@ -68,15 +69,8 @@ INFO = (
 )
 
 
-KINDS = ("text", "long", "choice", "yesno", "date", "datetime")
-REQUIRED = ("completed_on", "form_complete")  # the tool reads the form by these
 WHERE = "Rules file feedback_form.toml"
-
-
-# The Inspections columns a form may fill (besides the framework's areas): the ones the run knows how to
-# fold into the inspection it is working on (forms/readback.py apply_to_inspection).
-FILLABLE = frozenset(("Final feedback at", "Feedback form completed", "Safeguarding", "Category of concern",
-                      "Conduct concerns", "Concerns raised", "Complaint made", "Nominee", "Lead inspector"))
+NO_TYPE = FormType()  # an inspection type feedback_form.toml gives no [types] entry
 
 
 def form_spec(rules: Rules, framework: str, inspection_type: str) -> FormSpec:
@@ -85,20 +79,16 @@ def form_spec(rules: Rules, framework: str, inspection_type: str) -> FormSpec:
     if fw is None or inspection_type not in fw.types:
         raise ConfigError(f"There is no {inspection_type!r} inspection in the framework {framework!r} "
                           "(rules/frameworks.toml) — check the inspection type.")
-    data = rules.extra.get("feedback_form", {})
+    data = rules.feedback_form
     builtins = {"inspection": Section("The inspection", INFO),
-                "judgements": _judgements(rules, fw, data.get("types", {}).get(f"{framework}.{inspection_type}", {}))}
-    sections = tuple(_section(s, i, builtins, fw) for i, s in enumerate(data.get("section", []), start=1))
-    spec = FormSpec(framework, fw.label, inspection_type, sections)
-    _check(spec)
-    return spec
+                "judgements": _judgements(rules, fw, data.types.get(f"{framework}.{inspection_type}", NO_TYPE))}
+    return FormSpec(framework, fw.label, inspection_type, tuple(_section(s, builtins, fw) for s in data.section))
 
 
-def _judgements(rules: Rules, fw, data: dict) -> Section:
-    areas = fw.areas if data.get("judgements", "all") == "all" else tuple(data.get("judgements", ()))
-    hint = data.get("judgement_hint", "")
-    fields = [Field("outcome", data.get("outcome_label", "Outcome"), "choice", tuple(data["outcomes"]))] \
-        if data.get("outcomes") else []
+def _judgements(rules: Rules, fw, data: FormType) -> Section:
+    areas = fw.areas if data.judgements == "all" else tuple(data.judgements)
+    hint = data.judgement_hint
+    fields = [Field("outcome", data.outcome_label, "choice", tuple(data.outcomes))] if data.outcomes else []
     fields += [Field(f"grade:{a}", a, "choice", fw.scale, hint if i == 0 else "", a) for i, a in enumerate(areas)]
     fields += [
         Field("safeguarding", "Safeguarding", "choice", fw.safeguarding, column="Safeguarding"),
@@ -109,43 +99,22 @@ def _judgements(rules: Rules, fw, data: dict) -> Section:
     return Section("Key judgements" if fw.key == "eif2024" else "Evaluation areas", tuple(fields))
 
 
-def _section(data: dict, n: int, builtins: dict[str, Section], fw) -> Section:
-    if "builtin" in data:
-        if data["builtin"] not in builtins:
-            raise ConfigError(f"{WHERE}, section {n}: builtin = {data['builtin']!r} is not one of "
-                              f"{', '.join(builtins)} — correct it or remove the line.")
-        return builtins[data["builtin"]]
-    title = data.get("title")
-    if not isinstance(title, str) or not title.strip():
-        raise ConfigError(f"{WHERE}, section {n}: it has no title — add title = \"...\" under its [[section]].")
-    return Section(title, tuple(_field(f, f"{WHERE}, section '{title}'", fw) for f in data.get("field", [])))
+def _section(data: FormSection, builtins: dict[str, Section], fw) -> Section:
+    # Kinds, keys, titles and required fields were checked as the rules loaded (rules_schema.py).
+    if data.builtin is not None:
+        return builtins[data.builtin]
+    title = data.title or ""
+    return Section(title, tuple(_field(f, f"{WHERE}, section '{title}'", fw) for f in data.field))
 
 
-def _field(data: dict, where: str, fw) -> Field:
-    key, label, kind = data.get("key"), data.get("label"), data.get("kind", "text")
-    if not isinstance(key, str) or not key or ":" in key or not isinstance(label, str) or not label:
-        raise ConfigError(f"{where}: every [[section.field]] needs a key (no ':') and a label — found key={key!r}, "
-                          f"label={label!r}.")
-    if kind not in KINDS:
-        raise ConfigError(f"{where}, field '{key}': kind = {kind!r} is not one of {', '.join(KINDS)}.")
-    choices = YES_NO if kind == "yesno" else tuple(str(c) for c in data.get("choices", ()))
-    if kind == "choice" and not choices:
-        raise ConfigError(f"{where}, field '{key}': kind = \"choice\" needs choices = [\"...\", ...].")
-    column = data.get("column", "")
-    if column and column not in FILLABLE and column not in fw.areas:
-        raise ConfigError(f"{where}, field '{key}': column = {column!r} is not an Inspections column a form can fill "
-                          f"({', '.join(sorted(FILLABLE))}) — correct it or remove the line.")
-    return Field(key, label, "choice" if kind == "yesno" else kind, choices, data.get("hint", ""), column)
-
-
-def _check(spec: FormSpec) -> None:
-    keys = [f.key for f in spec.fields]
-    missing = [k for k in REQUIRED if k not in keys]
-    twice = sorted({k for k in keys if keys.count(k) > 1})
-    if missing or twice:
-        raise ConfigError(f"{WHERE}: the form " + (f"lacks the field(s) {', '.join(missing)} (the tool reads the form by them)"
-                                                   if missing else f"has the key(s) {', '.join(twice)} more than once")
-                          + " — compare the file with the shipped copy.")
+def _field(data: FormField, where: str, fw) -> Field:
+    # A column must be one of this framework's areas (the load checked only "some framework's").
+    if data.column and data.column not in FILLABLE and data.column not in fw.areas:
+        raise ConfigError(f"{where}, field '{data.key}': column = {data.column!r} is not an Inspections column a "
+                          f"form can fill for the {fw.label} ({', '.join(sorted(FILLABLE))} or its areas) — correct "
+                          "it or remove the line.")
+    choices = YES_NO if data.kind == "yesno" else tuple(data.choices)
+    return Field(data.key, data.label, "choice" if data.kind == "yesno" else data.kind, choices, data.hint, data.column)
 
 
 def all_specs(rules: Rules) -> list[FormSpec]:

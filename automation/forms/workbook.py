@@ -1,15 +1,16 @@
-"""The edge: write a feedback form workbook with openpyxl, and read one back by its hidden
-keys. Forms are the tool's own new files (never the user's tracker), so openpyxl is fine."""
+"""The edge: write a feedback form workbook with openpyxl (forms are the tool's own new files,
+never the user's tracker), and read one back by its hidden keys with python-calamine, as the
+tracker is read."""
 
 from __future__ import annotations
 
 import os
-import zipfile
 from datetime import datetime
 from io import BytesIO
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
+import python_calamine
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -19,6 +20,7 @@ from automation.forms.readback import FilledForm
 from automation.forms.spec import MARKER, YES_NO, Field, FormSpec
 from automation.plan.emails import when
 from automation.safefiles import put
+from automation.workbook.cells import value as cell_value
 
 SHEET = "Feedback form"
 FIXED_CREATED = datetime(2026, 1, 1)
@@ -184,17 +186,24 @@ class _Lists:
 
 def read_form(path: Path) -> FilledForm:
     """A form's values by key. Raises WorkbookError when the file is not a readable form."""
+    # python-calamine, as the tracker is read: tens of times faster than openpyxl on a form,
+    # which a run reads for every inspection whose form is out (the values are the same as
+    # openpyxl's: cached results of formulas, whole numbers as int, date cells as datetime).
     try:
         data = Path(path).read_bytes()
-        wb = load_workbook(BytesIO(data), read_only=True, data_only=True)
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise WorkbookError(f"The feedback form {Path(path).name} cannot be read ({exc}) — "
-                            "if it is open, save and close it; if it is damaged, ask for a new one to be written.")
+        wb = python_calamine.CalamineWorkbook.from_filelike(BytesIO(data))
+    except Exception as exc:  # unreadable, or calamine parsing a file from outside: anything it raises means a bad file
+        raise _unreadable(path, exc)
     try:
-        if SHEET not in wb.sheetnames:
+        if SHEET not in wb.sheet_names:
             raise WorkbookError(f"{Path(path).name} has no '{SHEET}' sheet — it is not a feedback form written by the tool.")
+        try:
+            grid = wb.get_sheet_by_name(SHEET).to_python(skip_empty_area=False)
+        except Exception as exc:  # a damaged sheet part
+            raise _unreadable(path, exc)
         values, rows, labels, marker = {}, {}, {}, ""
-        for n, cells in enumerate(wb[SHEET].iter_rows(min_col=1, max_col=3, values_only=True), 1):
+        for n, row in enumerate(grid, 1):
+            cells = [cell_value(v) for v in row[:3]]
             key = cells[0] if cells else None
             if n == 1:
                 marker = str(key or "")
@@ -209,4 +218,9 @@ def read_form(path: Path) -> FilledForm:
         raise WorkbookError(f"{Path(path).name} is not a feedback form written by the tool (cell A1 was changed?) — "
                             "ask for a new form to be written and copy the answers across.")
     return FilledForm(Path(path).name, parts[2], parts[3], values, rows, data, labels)
+
+
+def _unreadable(path: Path, exc: Exception) -> WorkbookError:
+    return WorkbookError(f"The feedback form {Path(path).name} cannot be read ({exc}) — "
+                         "if it is open, save and close it; if it is damaged, ask for a new one to be written.")
 

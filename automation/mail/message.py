@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -13,6 +14,7 @@ from pathlib import Path
 import jinja2
 
 from automation.errors import MailError, TemplateError
+from automation.purposes import TEMPLATE_SUFFIX, templated
 
 
 AUTO_RESPONSE_SUPPRESS = "OOF, AutoReply"
@@ -61,28 +63,83 @@ def message_key(inspection_id: str, purpose: str, recipients, version: int) -> s
 
 
 class Renderer:
-    """Renders NAME.subject.txt, NAME.txt and NAME.html from a template folder."""
+    """Renders one email from NAME.email.j2 in a template folder: its subject and text blocks
+    as plain text (never escaped) and the rest, inside _layout.html, as escaped HTML.
 
-    def __init__(self, folder: Path):
+    The folder is checked when the renderer is made, so a missing, unknown or incomplete
+    template stops the run before anything is planned, naming the file."""
+
+    def __init__(self, folder: Path, purposes=None):
         loader = jinja2.FileSystemLoader(str(folder))
-        self.folder = folder
+        self.folder = Path(folder)
         self.html = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined,
                                        autoescape=True, trim_blocks=True, lstrip_blocks=True)
         self.text = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined,
                                        autoescape=False, trim_blocks=True, lstrip_blocks=True,
                                        keep_trailing_newline=True)
+        problems = check_templates(self.folder, templated() if purposes is None else purposes)
+        if problems:
+            raise TemplateError("\n".join(problems))
 
     def render(self, name: str, context: dict) -> tuple[str, str, str]:
-        """(subject, plain text, html) for a template name."""
+        """(subject, plain text, html) for a template name (a purpose)."""
+        file, part = f"{name}{TEMPLATE_SUFFIX}", "subject"
         try:
-            subject = self.text.get_template(f"{name}.subject.txt").render(context)
-            text = self.text.get_template(f"{name}.txt").render(context)
-            html = self.html.get_template(f"{name}.html").render(context)
+            plain = self.text.get_template(file)
+            subject = _block(plain, "subject", context)
+            part = "text"
+            text = _block(plain, "text", context)
+            part = "HTML"
+            html = self.html.get_template(file).render(context)
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(f"Email template {exc.name} is missing from {self.folder} — restore it.")
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"{self.folder / (exc.name or file)}, line {exc.lineno}: {exc.message} "
+                                "— correct the template.")
         except jinja2.UndefinedError as exc:
-            raise TemplateError(f"Email template '{name}' uses a field the product does not supply: {exc.message} — correct the template in {self.folder}.")
+            raise TemplateError(f"Email template {self.folder / file} ({part} part) uses a field the product does "
+                                f"not supply: {exc.message} — correct the template.")
         return " ".join(subject.split()), text, html
+
+
+# The parts every email template has: the plain-text ones and the HTML body (title and banner
+# have the layout's defaults).
+PARTS = {"subject": "the subject line", "text": "the plain-text part", "body": "the HTML part"}
+# Found by a scan, not by compiling: compiling every template on each run costs a noticeable
+# fraction of a second; jinja2 syntax is checked when a template is first rendered.
+_BLOCK = re.compile(r"{%[-+]?\s*block\s+(\w+)")
+_COMMENT = re.compile(r"{#.*?#}", re.S)
+
+
+def check_templates(folder: Path, purposes) -> list[str]:
+    """One line per problem: a purpose without its template, a file no purpose uses, or a
+    template missing one of its parts."""
+    if not folder.is_dir():
+        return [f"The email templates folder {folder} is missing — reinstall the tool or restore the folder."]
+    wanted = {f"{p}{TEMPLATE_SUFFIX}": p for p in purposes}
+    present = {f.name for f in folder.iterdir() if f.is_file() and not f.name.startswith((".", "_"))}
+    out = [f"{folder / name}: no email has this name (expected one of NAME{TEMPLATE_SUFFIX} for a purpose in "
+           "automation/purposes.py) — remove or rename it, or add its purpose."
+           for name in sorted(present - set(wanted))]
+    out += [f"{folder / name}: the template for the '{p}' emails is missing — restore it."
+            for name, p in wanted.items() if name not in present]
+    for name in sorted(present & set(wanted)):
+        try:
+            blocks = set(_BLOCK.findall(_COMMENT.sub("", (folder / name).read_text(encoding="utf-8"))))
+        except (OSError, UnicodeDecodeError) as exc:
+            out.append(f"{folder / name}: cannot be read ({exc}) — save it as UTF-8 text.")
+            continue
+        out += [f"{folder / name}: no {{% block {b} %}} ({what}) — add it."
+                for b, what in PARTS.items() if b not in blocks]
+    return out
+
+
+def _block(template: jinja2.Template, name: str, context: dict) -> str:
+    """One block of a template, rendered on its own (the plain-text parts)."""
+    block = template.blocks.get(name)
+    if block is None:  # edited since the folder was checked
+        raise TemplateError(f"{template.filename}: no {{% block {name} %}} ({PARTS[name]}) — add it.")
+    return "".join(block(template.new_context(context)))
 
 
 def _check_header(name: str, value: str) -> str:

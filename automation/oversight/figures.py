@@ -49,31 +49,29 @@ class Facts:
 
 def term_of(d: date, rules: Rules) -> str:
     """'2026-27 Autumn': the school year and the term (month rule in rules/oversight.toml)."""
-    data = rules.extra.get("oversight", {})
-    terms = data.get("terms", {"Autumn": [9, 10, 11, 12], "Spring": [1, 2, 3], "Summer": [4, 5, 6, 7, 8]})
-    start = int(data.get("school_year", {}).get("starts_month", 9))
-    name = next((t for t, months in terms.items() if d.month in months), "Term")
+    data = rules.oversight
+    start = data.school_year.starts_month
+    name = next((t for t, months in data.terms.items() if d.month in months), "Term")
     year = d.year if d.month >= start else d.year - 1
     return f"{year}-{(year + 1) % 100:02d} {name}"
 
 
 def term_order(term: str, rules: Rules) -> tuple:
     """Sort key for term labels: school year, then the terms' order in the rules."""
-    names = list(rules.extra.get("oversight", {}).get("terms", {"Autumn": 0, "Spring": 0, "Summer": 0}))
+    names = list(rules.oversight.terms)
     year, _, name = term.partition(" ")
     return (year, names.index(name) if name in names else len(names))
 
 
 def outcome_label(insp: Inspection, rules: Rules) -> str:
     """Category of concern, Adverse outcome, No adverse outcome, or Not yet recorded."""
-    labels = {"category": "Category of concern", "adverse": "Adverse outcome", "fine": "No adverse outcome",
-              "none": "Not yet recorded", **rules.extra.get("oversight", {}).get("outcome_labels", {})}
+    labels = rules.oversight.outcome_labels
     o = outcome(insp, rules)
     if o.in_category:
-        return labels["category"]
+        return labels.category
     if o.adverse:
-        return labels["adverse"]
-    return labels["fine"] if o.recorded else labels["none"]
+        return labels.adverse
+    return labels.fine if o.recorded else labels.none
 
 
 def _acknowledged(insp: Inspection, records: list[Record]) -> datetime | None:
@@ -94,8 +92,8 @@ def inspection_facts(tracker: Tracker, rules: Rules, cal: WorkingCalendar, recor
             open_fu[fu.inspection_id] += 1
             if fu.due and fu.due < now.date():
                 overdue_fu[fu.inspection_id] += 1
-    contact = rules.extra["contact_plan"]
-    promise = contact["timings"]["acknowledge_within_working_hours"]
+    contact = rules.contact_plan
+    promise = contact.timings.acknowledge_within_working_hours
     out = []
     for insp in tracker.inspections:
         school = tracker.schools.get(insp.urn)

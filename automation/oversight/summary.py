@@ -48,7 +48,7 @@ def summary_context(ctx: Context, facts: list[Facts], term: str, anonymise: bool
     rules, tracker, cal = ctx.rules, ctx.tracker, ctx.calendar
     chosen = [f for f in facts if f.term == term]
     insp_by_id = {i.inspection_id: i for i in tracker.inspections}
-    theme_words = rules.extra.get("oversight", {}).get("themes", {})
+    theme_words = rules.oversight.themes
     themes: Counter = Counter()
     rows = []
     for n, f in enumerate(sorted((f for f in chosen if f.concerns or f.conduct), key=lambda f: f.notified_at)):
@@ -59,18 +59,18 @@ def summary_context(ctx: Context, facts: list[Facts], term: str, anonymise: bool
                                f.inspection_type, f"{insp.start_date:%B %Y}" if anonymise else f"{insp.start_date:%d/%m/%Y}",
                                insp.lead_inspector or "—", "Yes" if f.conduct else "No", "; ".join(found)))
     governance = Counter(tracker.schools[insp_by_id[f.inspection_id].urn].governance for f in chosen)
-    t = rules.extra["contact_plan"]["timings"]
+    t = rules.contact_plan.timings
     form_kept = form_missed = form_unknown = 0
     for f in chosen:
         insp = insp_by_id[f.inspection_id]
         days = inspection_days(insp, ctx.on_site_days(insp), cal)
-        due = cal.at(cal.add_working_days(days[-1], t["feedback_form_within_working_days"]), cal.day_end)
+        due = cal.at(cal.add_working_days(days[-1], t.feedback_form_within_working_days), cal.day_end)
         verdict = judge(due, insp.feedback_form_completed, ctx.now, cal)
         form_kept += verdict == "Met"
         form_missed += verdict == "Missed"
         form_unknown += verdict not in ("Met", "Missed")
     median = median_of([f.ack_hours for f in chosen])
-    terms = rules.extra.get("oversight", {}).get("terms", {})
+    terms = rules.oversight.terms
     return {
         "title": f"Ofsted inspections: themes for the LA–HMI meeting, {term}", "term": term,
         "la_name": ctx.config.la_name, "prepared": f"{ctx.now:%d/%m/%Y}", "anonymised": anonymise,
@@ -82,12 +82,12 @@ def summary_context(ctx: Context, facts: list[Facts], term: str, anonymise: bool
         "concerns": sum(f.concerns for f in chosen), "conduct": sum(f.conduct for f in chosen),
         "themes": sorted(themes.items(), key=lambda kv: (-kv[1], kv[0])), "concern_rows": rows,
         "timeliness": [
-            {"what": f"Acknowledge the school within {t['acknowledge_within_working_hours']} working hours",
+            {"what": f"Acknowledge the school within {t.acknowledge_within_working_hours} working hours",
              "kept": sum(f.ack == IN_TIME for f in chosen), "missed": sum(f.ack in (LATE, NOT_SENT) for f in chosen),
              "unknown": sum(f.ack not in (IN_TIME, LATE, NOT_SENT) for f in chosen)},
             {"what": "Keep-in-touch points (from the feedback forms)", "kept": sum(f.kit_met for f in chosen),
              "missed": sum(f.kit_missed for f in chosen), "unknown": sum(f.kit_unknown for f in chosen)},
-            {"what": f"Feedback form within {t['feedback_form_within_working_days']} working days of the last day",
+            {"what": f"Feedback form within {t.feedback_form_within_working_days} working days of the last day",
              "kept": form_kept, "missed": form_missed, "unknown": form_unknown},
         ],
         "median_hours": f"{median:g} working hours" if median is not None else "not available",

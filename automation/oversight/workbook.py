@@ -106,7 +106,7 @@ def build_oversight(facts: list[Facts], rules: Rules, now: datetime, la_name: st
         bar_chart(ws, w_out, list(outcomes.columns), "Outcomes by term", "inspections", stacked=True),
         bar_chart(ws, w_meas, ["Acknowledged in time", "Acknowledged late", "Not acknowledged"],
                   "Acknowledging the school (promise: within "
-                  f"{rules.extra['contact_plan']['timings']['acknowledge_within_working_hours']} working hours)",
+                  f"{rules.contact_plan.timings.acknowledge_within_working_hours} working hours)",
                   "inspections", stacked=True),
         bar_chart(ws, w_meas, ["Median working hours to acknowledge"], "Median working hours from notification to plan sent",
                   "working hours"),
@@ -148,14 +148,13 @@ def build_oversight(facts: list[Facts], rules: Rules, now: datetime, la_name: st
 
 
 def _terms_text(rules: Rules) -> str:
-    terms = rules.extra.get("oversight", {}).get("terms", {})
+    terms = rules.oversight.terms
     return "; ".join(f"{name.lower()} {calendar.month_abbr[m[0]]}-{calendar.month_abbr[m[-1]]}" for name, m in terms.items() if m)
 
 
 def _outcome_columns(rules: Rules, facts: list[Facts]) -> tuple[str, ...]:
-    labels = {"category": "Category of concern", "adverse": "Adverse outcome", "fine": "No adverse outcome",
-              "none": "Not yet recorded", **rules.extra.get("oversight", {}).get("outcome_labels", {})}
-    return tuple(labels[k] for k in ("category", "adverse", "fine", "none"))
+    labels = rules.oversight.outcome_labels
+    return (labels.category, labels.adverse, labels.fine, labels.none)
 
 
 def _detail(ws, facts: list[Facts]) -> None:

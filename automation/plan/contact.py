@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from automation.calendar import WorkingCalendar
 from automation.conditions import PLAN_FACTS, applies  # noqa: F401 - PLAN_FACTS re-exported
-from automation.errors import ConfigError
 from automation.model import Inspection, School, Staff
 from automation.plan.dates import uk
-from automation.rules import fill
+from automation.rules import fill, validate_file
+from automation.rules_schema import PLAN_ANCHORS, ContactPlanFile, DeferralTexts, KeepInTouch, PlanStep
 from automation.status import last_day
 
-ANCHORS = ("notified", "notified_day_end", "first_day", "last_day", "final_feedback", "planning_call")
+ANCHORS = PLAN_ANCHORS
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def feedback_form_due(insp: Inspection, school: School, rules) -> bool:
 
     fw = rules.frameworks[insp.framework]
     facets = {**plan_facets(insp, school), "safeguarding_failed": insp.safeguarding in fw.safeguarding_failed}
-    return applies(rules.extra.get("feedback_form", {}).get("applies"), facets, named_conditions(rules))
+    return applies(rules.feedback_form.applies, facets, named_conditions(rules))
 
 
 def _fill(text: str, values: dict, where: str) -> str:
@@ -108,71 +109,69 @@ def _day_time(d: date, spec, cal: WorkingCalendar) -> datetime:
     return cal.at(d, cal.day_end if spec in (None, "end") else _t(spec))
 
 
-def _when(s: dict, anchors: dict, cal: WorkingCalendar) -> tuple[datetime, bool]:
+def _when(s: PlanStep, anchors: dict, cal: WorkingCalendar) -> tuple[datetime, bool]:
     """The step's moment, and whether its anchor was blank (the fallback was used)."""
-    at = s.get("at", "notified")
-    if at not in ANCHORS:
-        raise ConfigError(f"Rules file contact_plan.toml, step '{s.get('id')}': at = {at!r} is not one of {', '.join(ANCHORS)}.")
-    base, blank = anchors[at], False
+    at, blank = s.at, False
+    base = anchors[at]
     if base is None:
-        at, blank = s.get("fallback", "notified_day_end"), True
+        at, blank = s.fallback, True
         base = anchors[at]
     if isinstance(base, datetime):
-        if s.get("working_hours"):
-            return cal.add_working_hours(base, s["working_hours"]), blank
-        if not s.get("working_days") and not s.get("school_days"):
+        if s.working_hours:
+            return cal.add_working_hours(base, s.working_hours), blank
+        if not s.working_days and not s.school_days:
             return base, blank
         base = base.date()
     d = base
-    if s.get("school_days"):
-        d = cal.add_working_days(d, int(s["school_days"]), school=True)
-    elif s.get("working_days"):
-        d = cal.add_working_days(d, int(s["working_days"]))
-    return _day_time(d, s.get("fallback_time") if blank else s.get("time"), cal), blank
+    if s.school_days:
+        d = cal.add_working_days(d, s.school_days, school=True)
+    elif s.working_days:
+        d = cal.add_working_days(d, s.working_days)
+    return _day_time(d, s.fallback_time if blank else s.time, cal), blank
 
 
 def build_plan(insp: Inspection, school: School, staff: dict[str, Staff], cem: Staff | None,
-               rules: dict, cal: WorkingCalendar) -> ContactPlan:
-    """The contact plan for one inspection, every step with an owner and a time."""
-    t = rules["timings"]
-    named = rules.get("conditions", {})
+               rules: ContactPlanFile | dict, cal: WorkingCalendar) -> ContactPlan:
+    """The contact plan for one inspection, every step with an owner and a time (`rules`: the
+    loaded contact_plan.toml, or the same data as a plain table, checked here)."""
+    if isinstance(rules, dict):
+        rules = validate_file(ContactPlanFile, rules, Path("contact_plan.toml"))
+    t = rules.timings
+    named = rules.conditions
     facets = plan_facets(insp, school)
     sim, ai = staff[school.sim], staff[school.ai]
-    on_site = int(rules["types"].get(f"{insp.framework}.{insp.inspection_type}", {}).get("on_site_days", 2))
-    days = inspection_days(insp, on_site, cal)
+    days = inspection_days(insp, rules.on_site_days(insp.framework, insp.inspection_type), cal)
     notified = cal.local(insp.notified_at)
-    deadline = cal.at(notified.date(), _t(t["deferral_deadline"]))
-    answer_by = cal.at(notified.date() + timedelta(days=1), _t(t["deferral_answer_by"]))
+    deadline = cal.at(notified.date(), _t(t.deferral_deadline))
+    answer_by = cal.at(notified.date() + timedelta(days=1), _t(t.deferral_answer_by))
     feedback = insp.final_feedback_at
     anchors = {"notified": notified, "notified_day_end": _end_of_working_day(notified, cal),
                "first_day": days[0], "last_day": days[-1],
                "final_feedback": cal.local(feedback) if feedback else None,
                "planning_call": cal.local(insp.planning_call_at) if insp.planning_call_at else None}
-    ofsted = dict(rules.get("ofsted", {}))
+    ofsted = rules.ofsted.model_dump()
     values = {"sim": sim.name, "ai": ai.name, "cem": cem.name if cem else "the County Education Manager",
               "trust": school.trust or "the trust", "diocese": school.diocese or "the diocese",
               "chair": school.chair or "the chair of governors", "nominee": insp.nominee or "the nominee",
               "lead_inspector": insp.lead_inspector or "the lead inspector",
-              "helpline": ofsted.get("helpline", ""), "helpline_when": ofsted.get("helpline_when", ""),
-              "pausing_route": ofsted.get("pausing_route", ""), "next_working_day": ofsted.get("next_working_day", "")}
-    steps = [_deferral_step(rules.get("deferral", {}), notified, deadline, answer_by, values)]
-    for s in rules.get("step", []):
-        if not applies(s.get("applies"), facets, named):
+              **ofsted}
+    steps = [_deferral_step(rules.deferral, notified, deadline, answer_by, values)]
+    for s in rules.step:
+        if not applies(s.applies, facets, named):
             continue
         moment, blank = _when(s, anchors, cal)
-        where = f"step '{s.get('id')}'"
-        what = _fill(s["what"], values, where) + (_fill(s.get("fallback_note", ""), values, where) if blank else "")
-        school_text = _fill(s.get("school_text", ""), values, where)
+        where = f"step '{s.id}'"
+        what = _fill(s.what, values, where) + (_fill(s.fallback_note, values, where) if blank else "")
+        school_text = _fill(s.school_text, values, where)
         if school_text and blank:
-            school_text += s.get("school_fallback_note", "")
-        steps.append(Step(moment, what, _fill(s.get("owner", "{sim}"), values, where), bool(s.get("school_sees", True)),
-                          s.get("kind", "task"), school_text, s.get("id", "")))
-    calls = _calls(days, rules.get("keep_in_touch", []), ai, cal, facets, named)
+            school_text += s.school_fallback_note
+        steps.append(Step(moment, what, _fill(s.owner, values, where), s.school_sees, s.kind, school_text, s.id))
+    calls = _calls(days, rules.keep_in_touch, ai, cal, facets, named)
     steps.extend(Step(c.start, c.label, c.owner.name, kind="call", id="keep_in_touch") for c in calls)
-    texts = [f["text"] for f in rules.get("feedback_text", []) if applies(f.get("applies"), facets, named)]
+    texts = [f.text for f in rules.feedback_text if applies(f.applies, facets, named)]
     return ContactPlan(insp, school, sim, ai, cem, days, tuple(sorted(steps, key=lambda s: s.when)), calls,
                        True, deadline, answer_by, texts[0] if texts else "",
-                       tuple(rules["escalation"]["steps"]), _notes(days, notified, cal),
+                       tuple(rules.escalation.steps), _notes(days, notified, cal),
                        involved=applies("la_involved", facets, named) if "la_involved" in named else True,
                        deferral_in_call_only=notified > deadline, ofsted=ofsted, nominee=insp.nominee,
                        planning_call_at=anchors["planning_call"])
@@ -185,27 +184,28 @@ def _end_of_working_day(moment: datetime, cal: WorkingCalendar) -> datetime:
     return cal.at(d, cal.day_end)
 
 
-def _deferral_step(texts: dict, notified, deadline, answer_by, values) -> Step:
+def _deferral_step(texts: DeferralTexts, notified, deadline, answer_by, values) -> Step:
     fields = {**values, "deadline": f"{deadline:%H:%M} on {uk(deadline.date())}", "deadline_time": f"{deadline:%H:%M}",
               "answer_by": f"{answer_by:%H:%M} on {uk(answer_by.date())}"}
-    owner = _fill(texts.get("owner", "the headteacher, supported by {sim} or {ai}"), fields, "[deferral] owner")
+    owner = _fill(texts.owner, fields, "[deferral] owner")
     if notified <= deadline:
-        return Step(deadline, _fill(texts.get("before_cutoff", "Deferral requests: {deadline}"), fields, "[deferral]"),
+        return Step(deadline, _fill(texts.before_cutoff, fields, "[deferral]"),
                     owner, kind="deadline", id="deferral")
-    return Step(notified, _fill(texts.get("after_cutoff", "Deferral requests: {deadline}"), fields, "[deferral]"),
+    return Step(notified, _fill(texts.after_cutoff, fields, "[deferral]"),
                 owner, kind="task", id="deferral")
 
 
-def _calls(days, points, ai: Staff, cal: WorkingCalendar, facets: dict, named: dict) -> tuple[Call, ...]:
+def _calls(days, points: list[KeepInTouch], ai: Staff, cal: WorkingCalendar, facets: dict,
+           named: dict) -> tuple[Call, ...]:
     calls = []
     for p in points:
-        if not p.get("enabled", True) or not applies(p.get("applies", "la_involved" if "la_involved" in named else None),
-                                                     facets, named):
+        # A point without `applies` is for the schools of the LA's full commitment, where that is defined.
+        cond = p.applies if "applies" in p.model_fields_set else ("la_involved" if "la_involved" in named else None)
+        if not p.enabled or not applies(cond, facets, named):
             continue
-        chosen = {"each": days, "first": days[:1], "last": days[-1:]}[p.get("days", "each")]
+        chosen = {"each": days, "first": days[:1], "last": days[-1:]}[p.days]
         for d in chosen:
-            calls.append(Call(len(calls) + 1, cal.at(d, _t(p["time"])), int(p.get("minutes", 30)),
-                              p["label"], ai, bool(p.get("calendar", True))))
+            calls.append(Call(len(calls) + 1, cal.at(d, _t(p.time)), p.minutes, p.label, ai, p.calendar))
     return tuple(sorted(calls, key=lambda c: c.start))
 
 

@@ -140,7 +140,7 @@ def new_checklist(sections: list[Section]) -> Workbook:
 
 
 def _shipped_sections() -> list[Section]:
-    return [Section(s["title"], s.get("prompt", "")) for s in load_rules().extra["learning_review"].get("section", [])]
+    return [Section(s.title, s.prompt) for s in load_rules().learning_review.section]
 
 
 def build_learning_review_template(dest: Path) -> None:

@@ -77,8 +77,7 @@ def review_data(tracker: Tracker, rules: Rules, cal: WorkingCalendar, records: l
     own = [r for r in records if r.inspection_id == insp.inspection_id]
     timeline = build_timeline(insp, school, contact, review, cal, own, tracker.follow_ups, now, form,
                               form_due=feedback_form_due(insp, school, rules))
-    on_site = int(contact["types"].get(f"{insp.framework}.{insp.inspection_type}", {}).get("on_site_days", 2))
-    days = inspection_days(insp, on_site, cal)
+    days = inspection_days(insp, rules.contact_plan.on_site_days(insp.framework, insp.inspection_type), cal)
     cem = tracker.cem_for(school, rules.cem_for_phase)
     details = (
         ("School", school.name), ("URN", school.urn), ("Governance", school.governance), ("Phase", school.phase),
@@ -95,9 +94,9 @@ def review_data(tracker: Tracker, rules: Rules, cal: WorkingCalendar, records: l
     )
     outcome = tuple(outcome_lines(insp))
     known = Known(insp, days, tuple(timeline), outcome, form, review, cal)
-    sections = tuple(Section(s["title"], s.get("prompt_by_framework", {}).get(insp.framework, s.get("prompt", "")),
-                             findings(s.get("prefill", ""), known, s["title"]))
-                     for s in review.get("section", []))
+    sections = tuple(Section(s.title, s.prompt_by_framework.get(insp.framework, s.prompt),
+                             findings(s.prefill or "", known, s.title))
+                     for s in rules.learning_review.section)
     return ReviewData(insp, school.name, details, tuple(timeline), outcome, sections, tuple(own), cal.local(now))
 
 

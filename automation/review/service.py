@@ -20,7 +20,11 @@ from automation.review.checklist import existing_checklist, write_checklist
 from automation.review.core import find_inspection, form_facts_of, review_data, reviews_due
 from automation.review.timeline import FormFacts
 from automation.session import read_tracker
+from automation.validate import FOR_ONE
+from automation.workbook import schema
 from automation.workbook.raw import RawWorkbook
+from automation.workbook.readonly import SheetsStore
+from automation.workbook.safety import PartLimits
 
 
 def log_records(raw: RawWorkbook | None) -> list[Record]:
@@ -46,10 +50,31 @@ def log_records(raw: RawWorkbook | None) -> list[Record]:
     return out
 
 
-def records_for(ctx: Context, raw: RawWorkbook | None, inspection_id: str) -> list[Record]:
-    """The journal's records of an inspection; the Email log sheet's when the journal has none."""
+def records_for(ctx: Context, raw: RawWorkbook | None, inspection_id: str, workbook: Path | None = None) -> list[Record]:
+    """The journal's records of an inspection; the Email log sheet's when the journal has none
+    (read now from workbook when raw was read without it)."""
     own = [r for r in ctx.history if r.inspection_id == inspection_id]
-    return own or [r for r in log_records(raw) if r.inspection_id == inspection_id]
+    if own:
+        return own
+    if raw is not None and "Email log" not in raw.sheets and workbook is not None:
+        raw = SheetsStore(Path(workbook), (schema.EMAIL_LOG,), _limits(ctx.config)).load()
+    return [r for r in log_records(raw) if r.inspection_id == inspection_id]
+
+
+def _limits(cfg: Config) -> PartLimits:
+    return PartLimits.from_section(cfg.section("workbook"), cfg.source)
+
+
+def load_for_one(workbook: Path, cfg: Config, now: datetime, inspection_id: str) -> tuple[Context, RawWorkbook | None]:
+    """(context, raw workbook) for one inspection, read-only: only the sheets its review draws on
+    are read, and only its rows (and its school's) checked. An id not found is looked for in a
+    full read, so the error lists the tracker's recent ids."""
+    store = SheetsStore(Path(workbook), FOR_ONE, _limits(cfg))
+    ctx, raw = read_tracker(Path(workbook), cfg, now, store=store, only={inspection_id})
+    want = inspection_id.strip().upper()
+    if not any(i.inspection_id.upper() == want for i in ctx.tracker.inspections):
+        return read_tracker(Path(workbook), cfg, now)
+    return ctx, raw
 
 
 def form_file(folder: Path, inspection_id: str) -> Path | None:
@@ -74,8 +99,8 @@ def make_review(ctx: Context, raw: RawWorkbook | None, workbook: Path, inspectio
     """Write the checklist for one inspection; (path, whether it was written now)."""
     insp = find_inspection(ctx.tracker, inspection_id)
     form = form_facts(ctx.config.resolve(Path(workbook), ctx.config.forms_dir), insp.inspection_id)
-    data = review_data(ctx.tracker, ctx.rules, ctx.calendar, records_for(ctx, raw, insp.inspection_id), ctx.now,
-                       insp, form)
+    data = review_data(ctx.tracker, ctx.rules, ctx.calendar, records_for(ctx, raw, insp.inspection_id, workbook),
+                       ctx.now, insp, form)
     return write_checklist(data, report_paths(ctx.config, workbook).reviews, overwrite)
 
 

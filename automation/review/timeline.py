@@ -137,7 +137,7 @@ def build_timeline(insp: Inspection, school: School, contact_rules: dict, review
 
     if insp.deferral:
         deadline = cal.at(notified.date(), _t(t["deferral_deadline"]))
-        rec = _first_sent(records, "deferral_requested")
+        rec = _first_sent(records, Purpose.DEFERRAL)
         ev.append(Event(f"Deferral: {insp.deferral}", deadline, cal.local(rec.updated_at) if rec else None,
                         note="deadline for a request; the time shown is when the SIM and AI were told"
                         if rec else "deadline for a request"))

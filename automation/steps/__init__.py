@@ -1,10 +1,11 @@
-"""The run's steps, in order. Each is a plain function Context -> list of messages to send."""
+"""The run's steps, found by data: every module here with a STEP (automation/steps/base.py)
+is a step. Each is a plain function Context -> list of messages to send."""
 
 from __future__ import annotations
 
-from automation.steps.concerns import concern_step
-from automation.steps.contact_plan import plan_step
-from automation.steps.feedback_form import feedback_form_step
-from automation.steps.reminders import reminder_step
+from automation.steps.base import Step, discover
 
-STEPS: list = [plan_step, concern_step, feedback_form_step, reminder_step]  # reminders last: they read the follow-ups
+REGISTRY: list[Step] = discover(__name__, __path__)
+STEPS: list = [s.run for s in REGISTRY]  # in run order
+# The run's stages in order, and the purposes each one sends (a call's purpose belongs to CONTACT_PLAN_CALL).
+STAGES: tuple = tuple((s.stage, s.purposes) for s in REGISTRY)

@@ -18,16 +18,16 @@ from automation.mail.message import OutgoingMessage, build_message
 from automation.plan.contact import ContactPlan
 from automation.plan.dates import uk
 from automation.plan.ics import CANCEL, REQUEST, Attendee, CallInvite, attach_itip, call_uid, itip
+from automation.purposes import Purpose
 
-PREFIX = "contact_plan_call"  # every request and cancellation; the purpose adds audience and slot
-TEMPLATE = "contact_plan_call"
+CALL = Purpose.CONTACT_PLAN_CALL  # every request's and cancellation's template; its purpose adds audience and slot
 LA, SCHOOL = "la", "school"  # the two audiences of one call
 
 
 def purpose(method: str, audience: str, slot: str) -> str:
     """e.g. contact_plan_call_school_day2, contact_plan_call_cancel_la_day1: one per audience and
     call, so each message has its own key and its own line on the Problems sheet."""
-    return f"{PREFIX}_{'cancel_' if method == CANCEL else ''}{audience}_{slot}"
+    return f"{CALL}_{'cancel_' if method == CANCEL else ''}{audience}_{slot}"
 
 
 def school_has_call(plan: ContactPlan, start: datetime, label: str) -> bool:
@@ -83,7 +83,7 @@ def held(history: list[Record]) -> dict[tuple[str, tuple[str, ...]], dict]:
 def call_messages(ctx: Context, inspection_id: str, wanted: list[tuple[str, CallInvite]], why: list[str],
                   reply_to: str | None) -> list[OutgoingMessage]:
     """Requests for new or changed calls; cancellations for calls (or recipients) removed, while still ahead."""
-    holding = held(ctx.sent(inspection_id, PREFIX))
+    holding = held(ctx.sent(inspection_id, CALL))
     out: list[OutgoingMessage] = []
     for slot, inv in wanted:
         mine = {to: f for (uid, to), f in holding.items() if uid == inv.uid}
@@ -134,7 +134,7 @@ def _message(ctx: Context, inspection_id: str, slot: str, inv: CallInvite, metho
                "when": uk(inv.start.astimezone(ctx.calendar.tz)), "minutes": inv.minutes,
                "cancelled": method == CANCEL, "updated": sequence > 0 and method == REQUEST, "changes": why,
                "attendees": [a.name for a in inv.attendees]}
-    subject, text, html = ctx.renderer.render(TEMPLATE, context)
+    subject, text, html = ctx.renderer.render(CALL, context)
     facts = {**inv.facts(method, sequence), "audience": audience, "slot": slot, "to": list(recipients)}
     msg = build_message(sender=cfg.sender, to=recipients, subject=subject, text=text, html=html,
                         inspection_id=inspection_id, purpose=purpose(method, audience, slot), version=sequence + 1,
@@ -150,6 +150,6 @@ def orphan_cancellations(ctx: Context) -> list[OutgoingMessage]:
     if any(p.sheet == "Inspections" and p.severity == "error" for p in ctx.tracker.problems):
         return []
     present = {i.inspection_id for i in ctx.tracker.inspections}
-    gone = sorted({r.inspection_id for r in ctx.history if r.purpose.startswith(PREFIX)} - present)
+    gone = sorted({r.inspection_id for r in ctx.history if Purpose.of(r.purpose) is CALL} - present)
     why = ["This inspection is no longer in the local authority's records, so the call will not take place."]
     return [m for iid in gone for m in call_messages(ctx, iid, [], why, None)]

@@ -9,6 +9,7 @@ from automation.context import Context
 from automation.mail.message import OutgoingMessage, build_message
 from automation.plan.emails import concern_context
 from automation.purposes import Purpose
+from automation.steps.base import Step
 
 PURPOSE = Purpose.CONCERN
 
@@ -54,3 +55,6 @@ def _message(ctx, insp, school, version, fp, previous_notes) -> OutgoingMessage:
                          inspection_id=insp.inspection_id, purpose=PURPOSE, version=version, when=ctx.now,
                          reason="concern raised" if version == 1 else "concern notes changed",
                          facts={"notes": fp, "text": insp.concern_notes})
+
+
+STEP = Step(concern_step, "Concerns", 20, (PURPOSE,))

@@ -14,9 +14,11 @@ from automation.model import Inspection
 from automation.plan.contact import ContactPlan, build_plan
 from automation.plan.dates import uk
 from automation.plan.emails import internal_context, school_context
+from automation.purposes import Purpose
 from automation.steps import calls
+from automation.steps.base import Step
 
-INTERNAL, SCHOOL, DEFERRAL = "contact_plan_internal", "contact_plan_school", "deferral_requested"
+INTERNAL, SCHOOL, DEFERRAL = Purpose.CONTACT_PLAN_INTERNAL, Purpose.CONTACT_PLAN_SCHOOL, Purpose.DEFERRAL
 GRANTED = "Granted"
 REPLY_TO_KEY = "school_reply_to"  # [mail] school_reply_to = "sim" (default) | "ai" | "sender" | an address
 
@@ -224,3 +226,6 @@ def _deferral_message(ctx: Context, insp: Inspection) -> OutgoingMessage:
     return build_message(sender=ctx.config.sender, to=[sim.email, ai.email], subject=subject, text=text,
                          html=html, inspection_id=insp.inspection_id, purpose=DEFERRAL, version=1,
                          when=ctx.now, reason="Deferral set to Requested", facts=facts(insp))
+
+
+STEP = Step(plan_step, "Contact plans", 10, (INTERNAL, SCHOOL, Purpose.CONTACT_PLAN_CALL, DEFERRAL))

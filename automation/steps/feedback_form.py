@@ -12,6 +12,7 @@ from automation.forms.spec import form_spec
 from automation.mail.message import Attachment, OutgoingMessage, build_message
 from automation.plan.emails import day
 from automation.purposes import Purpose
+from automation.steps.base import Step
 
 PURPOSE = Purpose.FEEDBACK_FORM
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -78,3 +79,6 @@ def _message(ctx: Context, rb: ReadBack, school, to: list[str]) -> OutgoingMessa
                          html=html, inspection_id=insp.inspection_id, purpose=PURPOSE, version=1, when=ctx.now,
                          reason=f"feedback form {form.name} marked complete",
                          attachments=[Attachment(form.name, XLSX, form.data)], facts={"form": form.name})
+
+
+STEP = Step(feedback_form_step, "Feedback forms", 30, (PURPOSE,))

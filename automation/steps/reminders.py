@@ -17,6 +17,7 @@ from automation.mail.message import OutgoingMessage, build_message
 from automation.mail.states import DONE_FOR_HISTORY
 from automation.model import FollowUp
 from automation.purposes import Purpose
+from automation.steps.base import Step
 
 DIGEST, ESCALATION = Purpose.DIGEST, Purpose.OVERDUE_ESCALATION
 
@@ -182,3 +183,7 @@ def _escalations(ctx: Context, late: list[Item]) -> list[OutgoingMessage]:
                                         f"{settings(ctx).escalate_after_working_days}+ working days",
                                  facts={"keys": [_ident(i.fu) for i in mine], "addressee": cem.name}))
     return out
+
+
+# Last: the reminders read the follow-ups the run compiles.
+STEP = Step(reminder_step, "Reminders", 90, (DIGEST, ESCALATION))

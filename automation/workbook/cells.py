@@ -9,7 +9,6 @@ import re
 from datetime import date, datetime, time
 
 from lxml import etree
-from openpyxl.formula.translate import Translator
 
 from automation.workbook import package as pkg
 from automation.workbook.raw import Formula
@@ -34,9 +33,11 @@ def value(v, special=None):
     return v
 
 
-def row_values(row: list, wanted: list[tuple[int, str]], special: dict, number: int, left: int = 1) -> dict:
+def row_values(row: list, wanted: list[tuple[int, str]], special: dict, number: int, left: int = 1,
+               seen: dict | None = None) -> dict:
     """header -> value for one calamine row (its first item in column left): blanks and blank
-    text left out. The hot loop of a read."""
+    text left out. The hot loop of a read. `seen` (one dict for a sheet) keeps one copy of each
+    text: two thirds of a tracker's text cells repeat another (types, grades, names, states)."""
     out = {}
     for i, h in wanted:
         v = row[i]
@@ -45,7 +46,7 @@ def row_values(row: list, wanted: list[tuple[int, str]], special: dict, number: 
             out[h] = special[(number, i + left)]
         elif t is str:
             if v and not v.isspace():
-                out[h] = v
+                out[h] = v if seen is None else seen.setdefault(v, v)
         elif t is float:
             out[h] = int(v) if v.is_integer() and abs(v) < 2 ** 53 else v
         elif t is date:
@@ -62,7 +63,7 @@ def special_cells(data: bytes, part: str) -> dict[tuple[int, int], object]:
     if _PREFIXED.search(data):
         return _by_parse(data, part)
     found: dict[tuple[int, int], object] = {}
-    shared: dict[str, Translator] = {}
+    shared: dict = {}  # si -> openpyxl Translator
     last_end = -1
     for m in _MARK.finditer(data):
         if m.start() < last_end:
@@ -102,7 +103,7 @@ def _cell_end(data: bytes, start: int) -> int:
 
 def _by_parse(data: bytes, part: str) -> dict[tuple[int, int], object]:
     found: dict[tuple[int, int], object] = {}
-    shared: dict[str, Translator] = {}
+    shared: dict = {}  # si -> openpyxl Translator
     root = pkg.parse(data, part)
     row_no, col_no = 0, 0
     for row in root.iter(f"{_NS}row"):
@@ -126,6 +127,9 @@ def _take(el, ns: str, found: dict, shared: dict, at: tuple[int, int] | None = N
             if si in shared and ref:
                 text = shared[si].translate_formula(ref)
             elif text != "=" and ref:
+                # Imported here: only shared formulas need it, and openpyxl costs ~17 MB to import.
+                from openpyxl.formula.translate import Translator
+
                 shared[si] = Translator(text, ref)
         found[at] = Formula(text)
     elif el.get("t") == "e":

@@ -8,10 +8,9 @@ import difflib
 import re
 import unicodedata
 
-from openpyxl.utils import get_column_letter
-
 from automation.errors import Problem
 from automation.workbook import schema
+from automation.workbook.package import col_letter as get_column_letter
 
 # Zero-width characters vanish; the various non-breaking spaces count as spaces.
 _INVISIBLE = str.maketrans({"\u200b": None, "\u200c": None, "\u200d": None, "\u2060": None, "\ufeff": None,

@@ -7,8 +7,6 @@ import posixpath
 import zipfile
 
 from lxml import etree
-from openpyxl.utils import get_column_letter
-
 from automation.errors import WorkbookUnsafe
 
 NS = {
@@ -82,7 +80,15 @@ def table_parts(z: zipfile.ZipFile, sheet_part: str) -> list[str]:
             if r.get("Type") == TABLE_REL]
 
 
-col_letter = get_column_letter  # 1 -> A, 27 -> AA
+def col_letter(n: int) -> str:
+    """1 -> A, 27 -> AA (a local function: importing openpyxl for this costs ~17 MB and a start-up)."""
+    if not 1 <= n <= 18278:
+        raise ValueError(f"column {n} is outside A..ZZZ")
+    out = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
 
 
 def col_number(letters: str) -> int:

@@ -146,9 +146,9 @@ def _read_sheet(ws, title: str, spec: schema.Sheet, special: dict) -> RawSheet:
     sheet = RawSheet(title, header_row, columns, problems=notes, width=width,
                      header_found=best >= min(HEADER_MIN_MATCHES, len(wanted)), searched_rows=len(buffered))
     wanted_idx = [(idx - left, h) for h, idx in columns.items() if 0 <= idx - left < len(head)]
-    take = sheet.rows.append
+    take, seen = sheet.rows.append, {}
     for number, row in enumerate(buffered[header_row - top + 1:], start=header_row + 1):
-        take((number, cells.row_values(row, wanted_idx, special, number, left)))
+        take((number, cells.row_values(row, wanted_idx, special, number, left, seen)))
     for number, row in enumerate(rows, start=len(buffered) + top):
-        take((number, cells.row_values(row, wanted_idx, special, number, left)))
+        take((number, cells.row_values(row, wanted_idx, special, number, left, seen)))
     return sheet

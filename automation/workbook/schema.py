@@ -15,8 +15,22 @@ class Column:
     width: int = 16
     hint: str = ""
     choices: str = ""  # the vocabulary key (rules/frameworks.toml) for kind=choice
-    framework: str = ""  # for kind=grade: whose scale
+    framework: str = ""  # kind=grade: whose scale; kind=choice, "row": the row's framework's own list
     tool: bool = False  # written by the tool, not typed
+    # The Inspection attribute a plain column fills, read by its kind alone (rowread.plain_value):
+    # a new such column is this one line plus the code that uses it. Blank: read by its own code
+    # (the columns the checks of a row are built on, and the grades).
+    attr: str = ""
+    severity: str = ""  # how a bad value is reported; blank: by kind (WARNING_KINDS)
+
+    @property
+    def bad_value(self) -> str:
+        """How a bad value here is listed on the Problems sheet: "error" or "warning"."""
+        return self.severity or ("warning" if self.kind in WARNING_KINDS else "error")
+
+
+# A misread outcome, date or choice should not stop the emails an inspection still needs.
+WARNING_KINDS = frozenset({"choice", "yesno", "date", "grade"})
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,11 @@ class Sheet:
             return self._by_header[header.strip().lower()]
         except KeyError:
             raise KeyError(header) from None
+
+    @cached_property
+    def required_headers(self) -> frozenset[str]:
+        """The headers a row must fill (looked up for every blank cell the validator reads)."""
+        return frozenset(c.header for c in self.columns if c.required)
 
     @cached_property
     def _by_header(self) -> dict[str, Column]:
@@ -80,33 +99,36 @@ STAFF = Sheet("Staff", (
 
 INSPECTIONS = Sheet("Inspections", (
     C("Inspection ID", "text", False, 21, "Filled in by the tool.", tool=True),
-    C("Status", "text", False, 22, "Filled in by the tool.", tool=True),
+    C("Status", "text", False, 22, "Filled in by the tool.", tool=True, attr="status"),
     C("URN", "urn", True, 10, "The school's URN, as on the Schools sheet."),
     C("Inspection type", "choice", True, 18, "Graded, Ungraded, Monitoring, Urgent (2024); Full, Monitoring, Focused monitoring (renewed).", "inspection_type"),
     C("Notified at", "datetime", True, 17, "When Ofsted called: dd/mm/yyyy hh:mm."),
     C("Start date", "date", True, 12, "First day on site: dd/mm/yyyy."),
-    C("Lead inspector", "text", False, 20),
+    C("Lead inspector", "text", False, 20, attr="lead_inspector"),
     C("Deferral", "choice", False, 12, "Blank, Requested, Granted or Refused.", "deferral"),
     C("LA support accepted", "yesno", False, 12, "Academies and other non-maintained schools: Yes when the school "
-      "accepts the LA's offer of support (daily contact, feedback attendance); blank or No: acknowledge and offer only."),
-    C("Nominee", "text", False, 20, "Renewed framework: the school's inspection nominee."),
-    C("Planning call at", "datetime", False, 17, "Renewed framework: the lead inspector's planning call, dd/mm/yyyy hh:mm."),
-    C("Concerns raised", "yesno", False, 10, "Yes when the school or the AI raises a concern."),
-    C("Concern notes", "long", False, 36, "INTERNAL: never sent to a school."),
+      "accepts the LA's offer of support (daily contact, feedback attendance); blank or No: acknowledge and offer only.",
+      attr="la_support_accepted"),
+    C("Nominee", "text", False, 20, "Renewed framework: the school's inspection nominee.", attr="nominee"),
+    C("Planning call at", "datetime", False, 17, "Renewed framework: the lead inspector's planning call, dd/mm/yyyy hh:mm.", attr="planning_call_at"),
+    C("Concerns raised", "yesno", False, 10, "Yes when the school or the AI raises a concern.", attr="concerns_raised"),
+    C("Concern notes", "long", False, 36, "INTERNAL: never sent to a school.", attr="concern_notes"),
     C("Contact plan sent", "datetime", False, 17, "Filled in by the tool.", tool=True),
     C("Final feedback at", "datetime", False, 17, "dd/mm/yyyy hh:mm"),
-    C("Safeguarding", "choice", False, 13, "Effective/Ineffective (2024) or Met/Not met (renewed).", "safeguarding"),
-    C("Category of concern", "choice", False, 22, "Blank, Serious weaknesses, Requires significant improvement, Special measures.", "category_of_concern"),
+    # framework="row": the values are the row's framework's own list (Framework.safeguarding).
+    C("Safeguarding", "choice", False, 13, "Effective/Ineffective (2024) or Met/Not met (renewed).", "safeguarding",
+      framework="row", attr="safeguarding"),
+    C("Category of concern", "choice", False, 22, "Blank, Serious weaknesses, Requires significant improvement, Special measures.", "category_of_concern", attr="category_of_concern"),
     *(C(a, "grade", False, 14, "1-4 or the words (2024 framework).", framework="eif2024") for a in EIF_AREAS),
     *(C(a, "grade", False, 14, "Exceptional ... Urgent improvement (renewed framework).", framework="renewed") for a in RENEWED_AREAS),
     *(C(a, "grade", False, 14, "Provision judgement 1-4 (2024) or Exceptional ... Urgent improvement (renewed).",
         framework="any") for a in SHARED_AREAS),
-    C("Conduct concerns", "yesno", False, 10),
-    C("Complaint made", "yesno", False, 10, "Yes when the school has made a formal complaint to Ofsted."),
-    C("Draft report received", "date", False, 12, "dd/mm/yyyy: starts the 5 working days for factual-accuracy comments."),
-    C("Feedback form completed", "date", False, 12),
-    C("Report published", "date", False, 12),
-    C("Learning review", "choice", False, 14, "Blank, Requested, In progress or Complete.", "learning_review"),
+    C("Conduct concerns", "yesno", False, 10, attr="conduct_concerns"),
+    C("Complaint made", "yesno", False, 10, "Yes when the school has made a formal complaint to Ofsted.", attr="complaint_made"),
+    C("Draft report received", "date", False, 12, "dd/mm/yyyy: starts the 5 working days for factual-accuracy comments.", attr="draft_report_received"),
+    C("Feedback form completed", "date", False, 12, attr="feedback_form_completed"),
+    C("Report published", "date", False, 12, attr="report_published"),
+    C("Learning review", "choice", False, 14, "Blank, Requested, In progress or Complete.", "learning_review", attr="learning_review"),
     # Last, so the typed columns keep their places in existing trackers (users may move it beside URN).
     C("School", "text", False, 30, "Filled in by the tool: the school's name for the URN.", tool=True),
 ), table="InspectionsTable", key="Inspection ID")

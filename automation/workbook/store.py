@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -22,6 +22,9 @@ class WorkbookStore:
     path: Path
     raw: RawWorkbook | None = None
     limits: PartLimits | None = None  # zip part limits ([workbook] in config); None: the defaults
+    # Each sheet's planned edit for what it was planned from: the dry-run count (pending) and the
+    # save plan the same update, and the Follow-ups sheet's plan is the costly one.
+    _planned: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def identity(self) -> Path:
@@ -31,34 +34,49 @@ class WorkbookStore:
     def load(self) -> RawWorkbook:
         """Read every contract sheet (remembering where each column is, for the write-back)."""
         self.raw = read_workbook(self.path, limits=self.limits)
+        self._planned.clear()
         return self.raw
 
     def save(self, update: TrackerUpdate) -> int:
         """Write the update; returns the number of cells written. Raises WorkbookLocked."""
         raw = self.raw or self.load()
-        edits = plan_edits(raw, update)
+        edits = plan_edits(raw, update, self._planned)
         if not edits:
             return 0
         apply_edits(self.path, edits, raw.digest, self.limits)
         self.raw = None  # the file changed: read afresh next time
+        self._planned.clear()
         return sum(len(e.cells) for e in edits)
 
     def pending(self, update: TrackerUpdate) -> int:
         """How many cells save() would write (for --dry-run); writes nothing."""
-        return sum(len(e.cells) for e in plan_edits(self.raw or self.load(), update))
+        return sum(len(e.cells) for e in plan_edits(self.raw or self.load(), update, self._planned))
 
 
-def plan_edits(raw: RawWorkbook, update: TrackerUpdate) -> list[SheetEdit]:
+def plan_edits(raw: RawWorkbook, update: TrackerUpdate, memo: dict | None = None) -> list[SheetEdit]:
     """The cells an update writes, sheet by sheet: the one planner for the file store and
-    the live-workbook store (automation/addin/xlstore.py), so neither can miss a sheet."""
+    the live-workbook store (automation/addin/xlstore.py), so neither can miss a sheet.
+    `memo` (a dict kept by the caller for one read of the tracker) keeps each sheet's plan
+    for what it was planned from, so planning the same update twice costs one comparison."""
     current = {n: cells for n, cells in raw.sheets["Inspections"].rows}
     update = changed_cells(update, current)
     found = {name: sheet.header_found for name, sheet in raw.sheets.items()}
+    memo = {} if memo is None else memo
+
+    def planned(name: str, given, make) -> SheetEdit | None:
+        hit = memo.get(name)
+        if hit is None or hit[0] is not raw or hit[1] != given:
+            hit = memo[name] = (raw, given, make())
+        edit = hit[2]
+        return None if edit is None else replace(edit, cells=dict(edit.cells))  # the writer may add to its copy
+
     # A sheet whose header row was not found is never written: the tool would not know where
     # its columns are, and would write into a title row (the Problems sheet says where it looked).
+    follow_ups = None if update.follow_ups is None else tuple(update.follow_ups)
     return [e for e in (
         _inspections(raw.sheets["Inspections"], update) if found["Inspections"] else None,
-        _follow_ups(raw.sheets["Follow-ups"], update) if found["Follow-ups"] else None,
+        planned("Follow-ups", follow_ups, lambda: _follow_ups(raw.sheets["Follow-ups"], update))
+        if found["Follow-ups"] else None,
         _email_log(raw.sheets["Email log"], update) if found["Email log"] else None,
         _problems(raw.sheets.get("Problems"), update) if found.get("Problems", True) else None,
     ) if e is not None and (e.cells or e.truncate_after is not None)]

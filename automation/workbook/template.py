@@ -64,9 +64,10 @@ GUIDE = [
 
 def _lists(rules: Rules) -> dict[str, tuple[str, ...]]:
     """Every dropdown list, by the name its defined range gets."""
-    keys = ("governance", "phase", "staff_role", "cem_phase", "inspection_type", "deferral",
-            "yes_no", "safeguarding", "category_of_concern", "learning_review")
-    out = {k: rules.choices(k) for k in keys}
+    # From the contract, in its order: a new choice column brings its list with it.
+    keys = [c.choices if c.kind == "choice" else "yes_no"
+            for spec in schema.ALL for c in spec.columns if c.kind in ("choice", "yesno")]
+    out = {k: rules.choices(k) for k in dict.fromkeys(keys)}
     for fw in rules.frameworks.values():
         out[f"grade_{fw.key}"] = fw.scale
     # Columns shared by both frameworks (Early years, Sixth form) offer either scale.

@@ -22,7 +22,7 @@ from lxml import etree
 
 from automation.errors import WorkbookError, WorkbookLocked, WorkbookNoRoom, WorkbookUnreadable
 from automation.workbook import package as pkg
-from automation.workbook import safety
+from automation.workbook import rowbytes, safety
 from automation.workbook.package import M, NS
 
 EXCEL_EPOCH = datetime(1899, 12, 30)
@@ -167,10 +167,11 @@ def _edited_parts(z: zipfile.ZipFile, edits: list[SheetEdit]) -> dict[str, bytes
             sheets[edit.sheet] = _add_sheet(z, parts, edit.sheet)
             edit.cells = {**{(1, i): h for i, h in enumerate(edit.create_headers, 1)}, **edit.cells}
         part = sheets[edit.sheet]
-        root = pkg.parse(parts.get(part) or z.read(part))
-        sheet = _Sheet(root, styles, epoch, edit.header_row)
+        root, lazy = rowbytes.lazy_parse(parts.get(part) or z.read(part), part)
+        sheet = _Sheet(root, styles, epoch, edit.header_row, lazy)
         if edit.truncate_after is not None:
             sheet.truncate(edit.truncate_after)
+        sheet.read({r for r, _ in edit.cells})  # the rows written, read together
         tables = {t: pkg.parse(z.read(t), t) for t in pkg.table_parts(z, part)}
         written = max((r for r, _ in edit.cells), default=0)
         for table in tables.values():
@@ -181,10 +182,11 @@ def _edited_parts(z: zipfile.ZipFile, edits: list[SheetEdit]) -> dict[str, bytes
         if edit.fit_rows:
             sheet.fit_heights(edit.cells, edit.header_row)
         sheet.fix_dimension()
-        parts[part] = pkg.serialise(root)
+        parts[part] = sheet.serialise()
         for tpart, table in tables.items():
             parts[tpart] = _fit_table(table, sheet.last_row() if edit.truncate_after is not None else written,
                                       edit.truncate_after is not None) or z.read(tpart)
+        del root, sheet, lazy  # the next sheet's rows are read into freed memory
     if styles.changed:
         parts[styles.part] = pkg.serialise(styles.root)
         if styles.missing:
@@ -198,18 +200,43 @@ LINE_POINTS, MAX_LINES = 15, 10  # a wrapped line at Calibri 11, and the tallest
 
 
 class _Sheet:
-    def __init__(self, root, styles: "_Styles", epoch: datetime = EXCEL_EPOCH, header_row: int = 1):
+    def __init__(self, root, styles: "_Styles", epoch: datetime = EXCEL_EPOCH, header_row: int = 1,
+                 lazy: rowbytes.Lazy | None = None):
         self.root, self.styles, self.epoch, self.header_row = root, styles, epoch, header_row
         self.data = root.find(f"{M}sheetData")
+        self.lazy = lazy
         rows = list(self.data.iterfind(f"{M}row"))
         if any(r.get("r") is None or any(c.get("r") is None for c in r.iterfind(f"{M}c")) for r in rows):
             # Legal but rare (some generators): Excel itself always numbers them.
             raise WorkbookError("The tracker was saved by a program that leaves cell references out; "
                                 "open it in Excel and save it once, then run again.")
+        # Row number -> its element, or (not yet read) its placeholder comment in the tree.
         self.rows = {int(r.get("r")): r for r in rows}
+        self._unread: dict[int, etree._Element] = rowbytes.placeholders(self.data, lazy) if lazy else {}
+        self.rows.update(self._unread)
         self.numbers = sorted(self.rows)
         self.cols = [(int(c.get("min")), int(c.get("max")), c.get("style")) for c in root.iterfind(f"{M}cols/{M}col")]
         self._row_styles: dict[int, dict[int, str]] = {}
+
+    def _el(self, n: int):
+        """Row n's element, read from its bytes the first time it is needed."""
+        if n in self._unread:
+            self.read([n])
+        return self.rows[n]
+
+    def read(self, numbers) -> None:
+        """Read these rows from their bytes, together in one parse."""
+        todo = sorted(n for n in set(numbers) if n in self._unread)
+        if not todo:
+            return
+        for n, el in zip(todo, rowbytes.parse_rows(self.lazy, todo)):
+            self.data.replace(self._unread.pop(n), el)
+            self.rows[n] = el
+
+    def serialise(self) -> bytes:
+        """The part's bytes: the tree written out, each unread row's own bytes put back in place."""
+        out = pkg.serialise(self.root)
+        return out if self.lazy is None else rowbytes.splice(out, self.lazy)
 
     def fit_heights(self, cells: dict, header_row: int) -> None:
         """Rows tall enough for their longest wrapped text, where the column has a width:
@@ -238,13 +265,13 @@ class _Sheet:
     def last_row(self) -> int:
         """The last row holding a value (pre-formatted empty rows do not count)."""
         for n in reversed(self.numbers):
-            if any(c.find(f"{M}v") is not None or c.find(f"{M}is") is not None for c in self.rows[n]):
+            if any(c.find(f"{M}v") is not None or c.find(f"{M}is") is not None for c in self._el(n)):
                 return n
         return 1
 
     def has_values(self, r: int) -> bool:
         """Whether row r holds any value (formatting alone does not count)."""
-        row = self.rows.get(r)
+        row = self._el(r) if r in self.rows else None
         return row is not None and any(c.find(f"{M}v") is not None or c.find(f"{M}is") is not None
                                        or c.find(f"{M}f") is not None for c in row)
 
@@ -260,7 +287,8 @@ class _Sheet:
 
     def move_row(self, old: int, new: int) -> None:
         """Move one row (with its cells) to an empty row number."""
-        el = self.rows.pop(old)
+        el = self._el(old)
+        self.rows.pop(old)
         self.numbers.remove(old)
         self._row_styles.pop(old, None)
         self.data.remove(el)
@@ -269,6 +297,7 @@ class _Sheet:
             cell.set("r", f"{pkg.col_letter(pkg.split_ref(cell.get('r'))[1])}{new}")
         i = bisect.bisect(self.numbers, new)
         if new in self.rows:
+            self._unread.pop(new, None)
             self.data.replace(self.rows[new], el)
         elif i < len(self.numbers):
             self.rows[self.numbers[i]].addprevious(el)
@@ -281,12 +310,13 @@ class _Sheet:
     def truncate(self, keep_to: int) -> None:
         for n in [n for n in self.numbers if n > keep_to]:
             self.data.remove(self.rows.pop(n))
+            self._unread.pop(n, None)
             self._row_styles.pop(n, None)
         self.numbers = sorted(self.rows)
 
     def _row(self, r: int):
         if r in self.rows:
-            return self.rows[r]
+            return self._el(r)
         i = bisect.bisect(self.numbers, r)
         el = etree.Element(f"{M}row", r=str(r))
         if i < len(self.numbers):
@@ -316,8 +346,10 @@ class _Sheet:
         """Column -> style of row n's styled cells (cached: appending thousands of rows
         would otherwise re-read the rows above for every cell)."""
         got = self._row_styles.get(n)
+        if got is None and n in self._unread:  # from the row's bytes: reading it would cost ~0.5 KB a cell
+            got = self._row_styles[n] = rowbytes.styles(self.lazy, n)
         if got is None:
-            got = {pkg.split_ref(cell.get("r"))[1]: cell.get("s") for cell in self.rows[n].iterfind(f"{M}c") if cell.get("s")}
+            got = {pkg.split_ref(cell.get("r"))[1]: cell.get("s") for cell in self._el(n).iterfind(f"{M}c") if cell.get("s")}
             self._row_styles[n] = got
         return got
 
@@ -361,8 +393,9 @@ class _Sheet:
         if dim is None or not self.numbers:
             return
         # Cells are in column order within a row, so each row's last cell is its widest.
-        maxc = max((pkg.split_ref(r[-1].get("r"))[1] for r in self.rows.values()
-                    if len(r) and r[-1].tag == f"{M}c" and r[-1].get("r")), default=1)
+        maxc = max((pkg.split_ref(r[-1].get("r"))[1] for n, r in self.rows.items()
+                    if n not in self._unread and len(r) and r[-1].tag == f"{M}c" and r[-1].get("r")), default=1)
+        maxc = max([maxc, *(rowbytes.last_column(self.lazy, n) for n in self._unread)])
         dim.set("ref", f"A1:{pkg.col_letter(maxc)}{self.numbers[-1]}")
 
 

@@ -1,0 +1,120 @@
+"""A sheet part with its rows kept as bytes until an edit touches them. A whole lxml tree of
+a 10 MB sheet takes over 100 MB (about 0.5 KB a cell), while a run edits a few rows and
+appends some more: the tree holds a placeholder comment for each row, the rows written are
+parsed (together), and on writing every untouched row's own bytes are put back in place."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from lxml import etree
+
+from automation.workbook import package as pkg
+from automation.workbook.package import M
+
+_SHEET_DATA = re.compile(rb"<sheetData\b[^>]*>")
+_ROW_OPEN = re.compile(rb"\s*<row\b[^>]*?(/?)>")
+_ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
+_CELL_OPEN = re.compile(rb"<c[\s>/]")
+_CELL_WITH_REF = re.compile(rb'<c\s[^>]*?\br="([A-Z]+)\d+"')
+_CELL_TAG = re.compile(rb"<c\s([^>]*)>")
+_REF_ATTR = re.compile(rb'(?:^|\s)r="([A-Z]+)\d+"')
+_STYLE_ATTR = re.compile(rb'(?:^|\s)s="(\d+)"')
+# package.parse's options (no entities resolved, no network); its DOCTYPE check is not needed
+# for rows: a DOCTYPE cannot occur inside the wrapper element (it would not parse).
+_ROW_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                              remove_blank_text=False)
+
+
+@dataclass
+class Lazy:
+    """Where each unread row's bytes are in the part as read."""
+
+    data: bytes  # the part as read
+    spans: list[tuple[int, int]]  # each row's place in data (offsets, not copies: the rows are most of the part)
+    numbers: dict[int, int]  # row number -> index in spans
+    mark: bytes  # the placeholder comment's text before the index
+    nsmap: dict
+
+
+def lazy_parse(data: bytes, part: str) -> tuple[etree._Element, Lazy | None]:
+    """The part's tree with each row a placeholder comment, or the whole tree (None) when the
+    sheet data is not laid out as Excel and LibreOffice write it (that way refuses what is odd)."""
+    m = _SHEET_DATA.search(data)
+    end = data.find(b"</sheetData>")
+    if m is None or m.group(0).endswith(b"/>") or end < m.end() or data.find(b"<sheetData", m.end()) >= 0:
+        return pkg.parse(data, part), None
+    mark = b"ofsted-row-" + os.urandom(6).hex().encode() + b":"
+    spans, numbers, holders = [], {}, []
+    pos = m.end()
+    while True:
+        row = _ROW_OPEN.match(data, pos, end)
+        if row is None:
+            break
+        stop = row.end() if row.group(1) else data.find(b"</row>", row.end(), end) + len(b"</row>")
+        number = _ROW_NUMBER.search(row.group(0))
+        if stop < row.end() or number is None or int(number.group(1)) in numbers:
+            return pkg.parse(data, part), None
+        start = data.index(b"<", row.start())
+        if len(_CELL_OPEN.findall(data, start, stop)) != len(_CELL_WITH_REF.findall(data, start, stop)):
+            return pkg.parse(data, part), None  # a cell without its reference
+        numbers[int(number.group(1))] = len(spans)
+        holders.append(b"<!--" + mark + str(len(spans)).encode() + b"-->")
+        spans.append((start, stop))
+        pos = stop
+    if data[pos:end].strip():
+        return pkg.parse(data, part), None  # something between the rows other than white space
+    root = pkg.parse(data[:m.end()] + b"".join(holders) + data[end:], part)
+    return root, Lazy(data, spans, numbers, mark, root.find(f"{M}sheetData").nsmap)
+
+
+def placeholders(data_el: etree._Element, lazy: Lazy) -> dict[int, etree._Element]:
+    """Row number -> its placeholder comment in the sheetData element."""
+    by_index = {i: n for n, i in lazy.numbers.items()}
+    out = {}
+    for node in data_el.iterchildren(etree.Comment):
+        text = node.text.encode()
+        if text.startswith(lazy.mark):
+            out[by_index[int(text[len(lazy.mark):])]] = node
+    return out
+
+
+def parse_rows(lazy: Lazy, numbers: list[int]) -> list[etree._Element]:
+    """The row elements of these row numbers, parsed together (in the order given)."""
+    view = memoryview(lazy.data)
+    decls = " ".join(f'xmlns{":" + p if p else ""}="{u}"' for p, u in lazy.nsmap.items())
+    body = b"".join(view[a:b] for a, b in (lazy.spans[lazy.numbers[n]] for n in numbers))
+    return list(etree.fromstring(f"<sheetData {decls}>".encode() + body + b"</sheetData>", _ROW_PARSER))
+
+
+def splice(out: bytes, lazy: Lazy) -> bytes:
+    """The serialised tree with each placeholder left replaced by its row's own bytes."""
+    mark, view = b"<!--" + lazy.mark, memoryview(lazy.data)
+    pieces = out.split(mark)
+    joined = [pieces[0]]
+    for piece in pieces[1:]:
+        index, rest = piece.split(b"-->", 1)
+        a, b = lazy.spans[int(index)]
+        joined += [view[a:b], rest]
+    return b"".join(joined)
+
+
+def styles(lazy: Lazy, n: int) -> dict[int, str]:
+    """Column -> style of an unread row's styled cells, from its bytes."""
+    a, b = lazy.spans[lazy.numbers[n]]
+    got = {}
+    for tag in _CELL_TAG.finditer(lazy.data, a, b):
+        ref, style = _REF_ATTR.search(tag.group(1)), _STYLE_ATTR.search(tag.group(1))
+        if ref and style:
+            got[pkg.col_number(ref.group(1).decode())] = style.group(1).decode()
+    return got
+
+
+def last_column(lazy: Lazy, n: int) -> int:
+    """The column of an unread row's last cell (cells are in column order), or 1."""
+    a, b = lazy.spans[lazy.numbers[n]]
+    last = lazy.data.rfind(b"<c ", a, b)
+    ref = _CELL_WITH_REF.match(lazy.data, last, b) if last >= 0 else None
+    return pkg.col_number(ref.group(1).decode()) if ref else 1
