@@ -209,8 +209,16 @@ def parse_config(data: dict, source: str) -> Config:
         source=source, la_name=s.la.name, la_phone=s.la.phone, sender=s.mail.sender, transport=s.mail.transport,
         outbox_dir=s.mail.outbox_dir, allowed_domains=tuple(s.mail.allowed_domains), redirect_to=s.mail.redirect_to,
         day_start=time.fromisoformat(s.working_hours.start), day_end=time.fromisoformat(s.working_hours.end),
-        state_dir=s.paths.state_dir, rules_dir=s.paths.rules_dir, forms_dir=s.feedback_forms.folder,
+        state_dir=s.paths.state_dir, rules_dir=_beside(source, s.paths.rules_dir), forms_dir=s.feedback_forms.folder,
         forms_also_to=tuple(s.feedback_forms.also_to), raw=data, settings=s.model_dump())
+
+
+def _beside(source: str, folder: str) -> str:
+    """A relative folder of the config's own (the LA's rules) is beside the config file, so a
+    scheduled run started from any working folder finds it."""
+    if not folder or Path(folder).expanduser().is_absolute() or not Path(source).is_file():
+        return str(Path(folder).expanduser()) if folder else folder
+    return str(Path(source).resolve().parent / Path(folder).expanduser())
 
 
 def load_config(path: Path | None) -> Config:

@@ -17,7 +17,7 @@ from automation.config import Config
 from automation.errors import Problem, TrackerError, WorkbookError
 from automation.rules import Rules, load_rules
 from automation.workbook import schema
-from automation.workbook.raw import RawSheet
+from automation.workbook.raw import RawSheet, RawWorkbook
 from automation.workbook.reader import read_workbook
 from automation.workbook.writer import SheetEdit, apply_edits
 
@@ -263,15 +263,17 @@ def _note_unmapped(plan: ImportPlan, g: GiasSchool, want: dict, rules: dict) -> 
 
 
 def import_schools(workbook: Path, csv_path: Path, la_code: str, cfg: Config, dry_run: bool = False,
-                   rules: Rules | None = None, progress: Callable[[int], None] | None = None) -> ImportPlan:
+                   rules: Rules | None = None, progress: Callable[[int], None] | None = None,
+                   raw: RawWorkbook | None = None) -> ImportPlan:
     """Read the extract and the Schools sheet, plan, and (unless dry_run) write through the XML writer.
-    `progress` is told how far through the extract the read is (see read_extract)."""
+    `progress` is told how far through the extract the read is (see read_extract); `raw`: the tracker
+    as already read (a SharePoint tracker, through its store: dry run only)."""
     rules = rules or load_rules(Path(cfg.rules_dir) if cfg.rules_dir else None)
     extract = read_extract(csv_path, la_code, rules.extra.get("gias", {}).get("columns", {}), progress)
     if not extract:
         raise TrackerError(f"{Path(csv_path).name} has no establishments with LA (code) {la_code!r} — "
                            "check the code (e.g. 850 for Hampshire) against the LA (code) column.")
-    raw = read_workbook(Path(workbook), sheets=(schema.SCHOOLS,))
+    raw = raw if raw is not None else read_workbook(Path(workbook), sheets=(schema.SCHOOLS,))
     sheet = raw.sheets.get("Schools")
     if sheet is None:
         raise WorkbookError(f"{Path(workbook).name} has no Schools sheet — add it (copy it from the tracker template).")

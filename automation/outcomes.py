@@ -146,8 +146,3 @@ def _triggers(insp: Inspection, fw: Framework) -> str:
     if insp.safeguarding in fw.safeguarding_failed:
         parts.append(f"safeguarding is {insp.safeguarding}")
     return "; ".join(parts)
-
-
-def monitoring_window(rules: Rules) -> dict:
-    """Monitoring windows in months (rules data)."""
-    return rules.outcomes.monitoring.model_dump()

@@ -25,22 +25,63 @@ def _warn(insp: Inspection, column: str, value: str, message: str, fix: str) -> 
     return Problem("warning", "Inspections", insp.row, column, value, f"{insp.inspection_id}: {message}", fix)
 
 
-def expected_notification_day(d: date, spec: TypeTiming | dict, cal: WorkingCalendar) -> str:
+def expected_notification_day(d: date, spec: TypeTiming, cal: WorkingCalendar) -> str:
     """The weekday routine inspections are notified on in the week of `d` (bank-holiday weeks differ)."""
-    if isinstance(spec, dict):  # the file's own shape, as the sample workbook builder holds it
-        spec = TypeTiming.model_validate({"on_site_days": 1, **spec})
     monday = d - timedelta(days=d.weekday())
     bank_week = any(cal.bank_holiday(monday + timedelta(days=i)) for i in range(5))
     return (spec.notify_on_in_bank_holiday_week or spec.notify_on) if bank_week else spec.notify_on
 
 
-def _pattern(insp: Inspection, spec: TypeTiming, cal: WorkingCalendar) -> list[Problem]:
+class _Days:
+    """The calendar questions schedule_problems asks, each answered once per date: thousands of
+    rows share a few hundred notification and start dates."""
+
+    def __init__(self, cal: WorkingCalendar, holidays: list[Holiday]):
+        self.cal, self.holidays = cal, holidays
+        self._memo: dict[tuple, object] = {}
+
+    def _once(self, key: tuple, compute):
+        got = self._memo.get(key, self)
+        if got is self:
+            got = self._memo[key] = compute()
+        return got
+
+    def notify_day(self, d: date, spec: TypeTiming) -> str:
+        return self._once(("notify", d - timedelta(days=d.weekday()), spec.notify_on, spec.notify_on_in_bank_holiday_week),
+                          lambda: expected_notification_day(d, spec, self.cal))
+
+    def next_school_day(self, d: date) -> date:
+        return self._once(("next", d), lambda: self.cal.next_working_day(d, school=True))
+
+    def school_days_notice(self, notified: date, start: date) -> int:
+        """The school days after the call up to and including the start."""
+        return self._once(("notice", notified, start), lambda: sum(
+            1 for i in range(1, (start - notified).days + 1) if self.cal.is_school_day(notified + timedelta(days=i))))
+
+    def holiday_on_site(self, insp: Inspection, on_site: int) -> tuple[date, Holiday] | None:
+        """The first working day on site that falls in a school holiday, with the holiday."""
+        return self._once(("on_site", insp.start_date, on_site), lambda: self._first_in_holiday(insp, on_site))
+
+    def holiday(self, d: date) -> Holiday | None:
+        return self._once(("holiday", d), lambda: _holiday(d, self.holidays))
+
+    def _first_in_holiday(self, insp: Inspection, on_site: int) -> tuple[date, Holiday] | None:
+        end, d = last_day(insp, on_site, self.cal), insp.start_date
+        while d <= end:
+            h = _holiday(d, self.holidays) if self.cal.is_working_day(d) else None
+            if h:
+                return d, h
+            d += timedelta(days=1)
+        return None
+
+
+def _pattern(insp: Inspection, spec: TypeTiming, days: _Days) -> list[Problem]:
     out = []
     notified = insp.notified_at.date()
     if spec.notify_on and insp.deferral != "Granted":
-        want = expected_notification_day(notified, spec, cal)
+        want = days.notify_day(notified, spec)
         got = WEEKDAYS[notified.weekday()]
-        follow = cal.next_working_day(notified, school=True)
+        follow = days.next_school_day(notified)
         if got != want or insp.start_date != follow:
             out.append(_warn(insp, "Notified at", f"{insp.notified_at:%d/%m/%Y %H:%M}",
                              f"a routine {insp.inspection_type} inspection is notified on a {want} (that week) and on site "
@@ -49,8 +90,7 @@ def _pattern(insp: Inspection, spec: TypeTiming, cal: WorkingCalendar) -> list[P
     most = spec.max_notice_school_days
     if most is not None and insp.deferral != "Granted":
         # "Up to 2 school days before": the school days after the call up to and including the start.
-        notice = sum(1 for i in range(1, (insp.start_date - notified).days + 1)
-                     if cal.is_school_day(notified + timedelta(days=i)))
+        notice = days.school_days_notice(notified, insp.start_date)
         if notice > most:
             out.append(_warn(insp, "Start date", f"{insp.start_date:%d/%m/%Y}",
                              f"Ofsted calls up to {most} school days before a {insp.inspection_type} inspection, but "
@@ -59,21 +99,17 @@ def _pattern(insp: Inspection, spec: TypeTiming, cal: WorkingCalendar) -> list[P
     return out
 
 
-def _holidays(insp: Inspection, on_site: int, cal: WorkingCalendar, holidays: list[Holiday]) -> list[Problem]:
+def _holidays(insp: Inspection, on_site: int, days: _Days) -> list[Problem]:
     out = []
-    end = last_day(insp, on_site, cal)
-    d = insp.start_date
-    while d <= end:
-        h = _holiday(d, holidays) if cal.is_working_day(d) else None
-        if h:
-            out.append(_warn(insp, "Start date", f"{insp.start_date:%d/%m/%Y}",
-                             f"inspection day {d:%A %d/%m/%Y} falls in the school holiday '{h.name}' "
-                             f"({h.first:%d/%m/%Y}-{h.last:%d/%m/%Y})",
-                             "check the Start date and the Holidays sheet: Ofsted inspects on school days."))
-            break
-        d += timedelta(days=1)
+    got = days.holiday_on_site(insp, on_site)
+    if got:
+        d, h = got
+        out.append(_warn(insp, "Start date", f"{insp.start_date:%d/%m/%Y}",
+                         f"inspection day {d:%A %d/%m/%Y} falls in the school holiday '{h.name}' "
+                         f"({h.first:%d/%m/%Y}-{h.last:%d/%m/%Y})",
+                         "check the Start date and the Holidays sheet: Ofsted inspects on school days."))
     if insp.final_feedback_at:
-        h = _holiday(insp.final_feedback_at.date(), holidays)
+        h = days.holiday(insp.final_feedback_at.date())
         if h:
             out.append(_warn(insp, "Final feedback at", f"{insp.final_feedback_at:%d/%m/%Y %H:%M}",
                              f"final feedback falls in the school holiday '{h.name}'",
@@ -85,11 +121,17 @@ def schedule_problems(tracker: Tracker, rules: Rules) -> list[Problem]:
     """Warnings for every inspection whose dates do not fit Ofsted's pattern or the school holidays."""
     plan = rules.contact_plan
     cal = WorkingCalendar(school_holidays=tuple((h.first, h.last) for h in tracker.holidays))
+    days = _Days(cal, tracker.holidays)
+    specs: dict[tuple[str, str], TypeTiming] = {}
     out = []
     for insp in tracker.inspections:
-        spec = plan.type_timing(insp.framework, insp.inspection_type) or UNTIMED
-        out += _pattern(insp, spec, cal)
-        out += _holidays(insp, spec.on_site_days, cal, tracker.holidays)
+        key = (insp.framework, insp.inspection_type)
+        spec = specs.get(key)
+        if spec is None:
+            spec = specs[key] = plan.type_timing(*key) or UNTIMED
+        out += _pattern(insp, spec, days)
+        if tracker.holidays:  # without school holidays nothing can fall in one
+            out += _holidays(insp, spec.on_site_days, days)
     return out
 
 

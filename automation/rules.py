@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 
 from automation.errors import ConfigError
@@ -49,11 +51,31 @@ class Rules:
     vocabulary: dict[str, tuple[str, ...]]
     cem_for_phase: dict[str, str]
     support_offers: tuple[dict, ...] = field(default=())
-    # The other files as plain data, by stem (e.g. contact_plan): the validated values, in the
-    # files' own shape, for code not yet reading the typed attributes below.
-    extra: dict = field(default_factory=dict)
     files: dict[str, Table] = field(default_factory=dict)  # each file's validated model, by stem
     sources: dict[str, Path] = field(default_factory=dict)  # the file each stem was read from
+
+    @cached_property
+    def shapes(self) -> dict[str, dict]:
+        """Each file's validated data as the file wrote it (no defaults added), by stem: what
+        rules_check walks to name the table and entry of a fault. Code reads the typed attributes."""
+        return {stem: m.model_dump(exclude_unset=True, by_alias=True) for stem, m in self.files.items()
+                if stem not in ("frameworks", "support_offers")}
+
+    @property
+    def extra(self) -> dict[str, dict]:
+        """The older name of `shapes`, until its last readers read the typed attributes."""
+        return self.shapes
+
+    def with_file(self, stem: str, data: dict) -> "Rules":
+        """These rules with one file's data replaced, checked as at load (an LA's edit tried in memory)."""
+        where = self.sources.get(stem, rules_dir() / f"{stem}.toml")
+        model = validate_file(MODELS[stem], data, where)
+        if stem == "contact_plan" and "conditions" not in model.model_fields_set:
+            model = model.model_copy(update={"conditions": dict(self.conditions.conditions)})
+        rules = dataclasses.replace(self, files={**self.files, stem: model})
+        check_conditions(rules)
+        check_across(rules)
+        return rules
 
     @property
     def conditions(self) -> ConditionsFile:
@@ -167,9 +189,7 @@ def load_rules(folder: Path | None = None) -> Rules:
     frameworks = {key: _framework(key, f) for key, f in fw.frameworks.items()}
     vocabulary = {k: tuple(v) for k, v in fw.vocabulary.model_dump().items()}
     offers = tuple(o.model_dump() for o in files["support_offers"].offer)
-    extra = {stem: m.model_dump(exclude_unset=True, by_alias=True) for stem, m in files.items()
-             if stem not in ("frameworks", "support_offers")}
-    rules = Rules(frameworks, vocabulary, dict(fw.cem_for_phase), offers, extra, files, sources)
+    rules = Rules(frameworks, vocabulary, dict(fw.cem_for_phase), offers, files, sources)
     check_conditions(rules)
     check_across(rules)
     return rules

@@ -200,7 +200,7 @@ def _literals(tp) -> tuple:
 
 def _where(rules, stem: str, loc: tuple, key: str | None = None) -> str:
     """The file, table and key of a location in a loaded file (`key`: a key of the table at `loc`)."""
-    place, found, _ = _place(rules.extra.get(stem, {}), loc)
+    place, found, _ = _place(rules.shapes.get(stem, {}), loc)
     path = rules.sources.get(stem, rules_dir() / f"{stem}.toml")
     if key is None:
         return _head(path, place, found)
@@ -218,14 +218,14 @@ def _facet_values(rules) -> dict[str, tuple[str, ...]]:
 def check_conditions(rules) -> None:
     """Every condition is well formed and names known words (errors name the file, entry and key)."""
     values = _facet_values(rules) if rules.frameworks else None
-    named = dict(rules.extra.get("conditions", {}).get("conditions", {}))
+    named = dict(rules.shapes.get("conditions", {}).get("conditions", {}))
     facts = FOLLOW_UP_FACTS + PLAN_FACTS
     for name, cond in named.items():
         check(cond, _where(rules, "conditions", ("conditions",), name), facts, named, values)
-    form = rules.extra.get("feedback_form", {})
+    form = rules.shapes.get("feedback_form", {})
     if "applies" in form:
         check(form["applies"], _where(rules, "feedback_form", (), "applies"), PLAN_FACTS, named, values)
-    plan = rules.extra.get("contact_plan", {})
+    plan = rules.shapes.get("contact_plan", {})
     plan_named = plan.get("conditions", named)
     for name, cond in plan.get("conditions", {}).items():
         if named.get(name) != cond:  # an LA's own [conditions] in contact_plan.toml
@@ -234,7 +234,7 @@ def check_conditions(rules) -> None:
         for i, entry in enumerate(plan.get(kind, [])):
             if "applies" in entry:
                 check(entry["applies"], _where(rules, "contact_plan", (kind, i), "applies"), PLAN_FACTS, plan_named, values)
-    for i, action in enumerate(rules.extra.get("follow_ups", {}).get("action", [])):
+    for i, action in enumerate(rules.shapes.get("follow_ups", {}).get("action", [])):
         if "applies" in action:
             check(action["applies"], _where(rules, "follow_ups", ("action", i), "applies"), FOLLOW_UP_FACTS, named, values)
         for key in ("when", "done_when"):
@@ -258,24 +258,24 @@ def check_across(rules) -> None:
     fws = rules.frameworks
     type_keys = [f"{k}.{t}" for k, fw in fws.items() for t in fw.types]
     for stem in ("contact_plan", "feedback_form"):
-        for key in rules.extra.get(stem, {}).get("types", {}):
+        for key in rules.shapes.get(stem, {}).get("types", {}):
             if key not in type_keys:
                 _refuse(_where(rules, stem, ("types", key)), "the type", key, type_keys,
                         "\"<framework>.<inspection type>\" of frameworks.toml")
     areas = _union(fw.areas for fw in fws.values())
-    for i, s in enumerate(rules.extra.get("feedback_form", {}).get("section", [])):
+    for i, s in enumerate(rules.shapes.get("feedback_form", {}).get("section", [])):
         for j, f in enumerate(s.get("field", [])):
             col = f.get("column", "")
             if col and col not in FILLABLE and col not in areas:
                 _refuse(_where(rules, "feedback_form", ("section", i, "field", j, "column")), "the column", col,
                         sorted(FILLABLE), "an Inspections column a form can fill")
     _check_outcomes(rules)
-    for i, s in enumerate(rules.extra.get("learning_review", {}).get("section", [])):
+    for i, s in enumerate(rules.shapes.get("learning_review", {}).get("section", [])):
         for key in s.get("prompt_by_framework", {}):
             if key not in fws:
                 _refuse(_where(rules, "learning_review", ("section", i, "prompt_by_framework", key)), "the framework",
                         key, list(fws), "a framework of frameworks.toml")
-    gias = rules.extra.get("gias", {})
+    gias = rules.shapes.get("gias", {})
     for table, vocab in (("governance_by_type", "governance"), ("governance_by_group", "governance"),
                          ("phase", "phase"), ("phase_by_type", "phase")):
         for name, value in gias.get(table, {}).items():
@@ -283,7 +283,7 @@ def check_across(rules) -> None:
                 _refuse(_where(rules, "gias", (table, name)), f"the {vocab}", value, rules.vocabulary[vocab],
                         f"one of frameworks.toml [vocabulary] {vocab}")
     owners = FOLLOW_UP_ROLES + tuple(rules.vocabulary["staff_role"])
-    for i, a in enumerate(rules.extra.get("follow_ups", {}).get("action", [])):
+    for i, a in enumerate(rules.shapes.get("follow_ups", {}).get("action", [])):
         if a["owner"] not in owners:
             _refuse(_where(rules, "follow_ups", ("action", i, "owner")), "the owner", a["owner"], owners,
                     "SIM, AI, CEM or a Staff role of frameworks.toml [vocabulary] staff_role")
@@ -291,7 +291,7 @@ def check_across(rules) -> None:
 
 def _check_outcomes(rules) -> None:
     cats = rules.vocabulary["category_of_concern"]
-    for key, fo in rules.extra.get("outcomes", {}).get("frameworks", {}).items():
+    for key, fo in rules.shapes.get("outcomes", {}).get("frameworks", {}).items():
         fw = rules.frameworks.get(key)
         if fw is None:
             _refuse(_where(rules, "outcomes", ("frameworks", key)), "the framework", key, list(rules.frameworks),

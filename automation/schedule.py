@@ -53,9 +53,10 @@ def schedule_settings(cfg: Config) -> Schedule:
     return s
 
 
-def run_argv(python: str, workbook: Path, config: Path | None) -> list[str]:
-    """The command the scheduler runs (absolute paths: schedulers start in another folder)."""
-    argv = [python, "-m", "automation", "run", str(workbook)]
+def run_argv(python: str, workbook: Path | None, config: Path | None) -> list[str]:
+    """The command the scheduler runs (absolute paths: schedulers start in another folder); no
+    workbook: the SharePoint tracker named in the config."""
+    argv = [python, "-m", "automation", "run"] + ([str(workbook)] if workbook is not None else [])
     return argv + (["--config", str(config)] if config else [])
 
 
@@ -111,11 +112,12 @@ def cron_line(argv: list[str], log: Path, s: Schedule) -> str:
 
 
 def describe(workbook: Path, config: Path | None, python: str, cfg: Config, log: Path,
-             account: str | None = None) -> list[str]:
-    """What to paste, in plain words, and what IT must set up for the Windows task."""
+             account: str | None = None, remote: bool = False) -> list[str]:
+    """What to paste, in plain words, and what IT must set up for the Windows task (remote: the
+    tracker is the SharePoint one in the config and `workbook` its identity on this machine)."""
     s = schedule_settings(cfg)
     account = account or default_account()
-    argv = run_argv(python, workbook, config)
+    argv = run_argv(python, None if remote else workbook, config)
     win = schtasks_argv(workbook, argv, s, account)
     lines = [f"Recommended schedule: every {s.every_minutes} minutes, Monday to Friday, "
              f"{s.start:%H:%M} to {s.end:%H:%M} (London time). Each run sends only what is due,",
@@ -128,10 +130,13 @@ def describe(workbook: Path, config: Path | None, python: str, cfg: Config, log:
     if len(win[5]) > SCHTASKS_TR_LIMIT:
         lines += [f"  Note: the command is longer than the {SCHTASKS_TR_LIMIT} characters schtasks accepts: put it in a "
                   ".cmd file and schedule that file instead.", ""]
-    lines += _windows_notes(workbook, cfg, account, log) + [""]
+    lines += (_sharepoint_notes(workbook, config, cfg, account, log) if remote
+              else _windows_notes(workbook, cfg, account, log)) + [""]
     lines += ["Linux or macOS (cron) — add with `crontab -e` (cron uses the machine's time zone; set it to Europe/London):",
               "  " + cron_line(argv, log, s),
               f"  (the run writes its log itself; anything printed on stderr goes to {errors_path(log).name})"]
+    if remote:
+        lines.append("  Sign in as the account cron runs as: `ofsted-tracker graph login --config CONFIG` as that user.")
     return lines
 
 
@@ -169,3 +174,29 @@ def _windows_notes(workbook: Path, cfg: Config, account: str, log: Path) -> list
         "  - Do not use 'Do not store password' (schtasks /NP): the run would then reach local files only —",
         "    no network share, no keyring secret.",
     ]
+
+
+def _sharepoint_notes(identity: Path, config: Path | None, cfg: Config, account: str, log: Path) -> list[str]:
+    """What IT must set up for the task of a tracker kept in SharePoint/OneDrive: the account's own sign-in,
+    this machine's state folder, one scheduler per tracker."""
+    from automation.graph.auth import local_folder
+
+    name = task_name(identity)
+    login = f"ofsted-tracker graph login --config {config}" if config else "ofsted-tracker graph login --config CONFIG"
+    return [f"  The task runs whether or not {account} is logged on (Task Scheduler keeps the password).",
+            f"  It runs pythonw, which shows nothing: each run is in the log {log}.",
+            "  Task Scheduler's 'Last Run Result' is the exit code: 0x0 all well, 0x1 an officer must look",
+            "  (see the log), 0x3 configuration, 0x4 tracker not found on SharePoint, 0x7 mail, 0x9 SharePoint",
+            "  not reached (the next run tries again), 0xA sign-in expired, 0xB another machine holds the tracker.",
+            "  What IT must do:",
+            f"  - Sign in to SharePoint AS {account}: `runas /user:{account} cmd`, then in that window",
+            f"    `{login}`. The sign-in is kept encrypted for that account only, so one made as anyone",
+            "    else does not work for the task. When it lapses the run stops with exit 0xA: sign in again the same way.",
+            f"  - Give {account} read and write access to {local_folder(cfg)} (the sign-in, and this machine's",
+            f"    send journal, lock, log and generated files for the tracker in {identity.parent}).",
+            "  - Run the schedule for this tracker on this machine only: the send journal is here, and another",
+            "    machine's run stops (exit 0xB) while this one's lease lasts ([sharepoint] lease_minutes).",
+            "  - The account needs the 'Log on as a batch job' right (Local Security Policy > User Rights Assignment).",
+            f"  - Store the mail secret as {account} too (README, 'Secrets'), or set its environment variable for that account.",
+            "  - When the account's password changes, give the task the new one:",
+            f"    schtasks /Change /TN \"{name}\" /RU {account} /RP *"]

@@ -13,6 +13,7 @@ from automation.errors import Problem, WorkbookError, visible
 from automation.model import FollowUp, Holiday, Inspection, School, Staff, SupportOffer, Tracker
 from automation.plausibility import how_read, long_date, neighbour_slip, notice_slips, other_reading, schedule_problems
 from automation.rules import Rules
+from automation.rules_schema import DateSenseFile
 from automation.rowread import Lookups, Pick, Row, build_inspection, row_plan, staff_ref
 from automation.workbook import schema
 from automation.workbook.raw import RawSheet, RawWorkbook
@@ -78,8 +79,7 @@ def build_tracker(raw: RawWorkbook, rules: Rules, now: datetime | None = None, *
             t.problems.append(Problem("warning", "Support offers", None, None, "",
                                       "no support offers are listed (or all are marked No)",
                                       "list the wellbeing offers schools should hear about; the shipped list is used meanwhile."))
-        t.support_offers = [SupportOffer(o["name"], o.get("provider", ""), o.get("detail", ""), o.get("contact", ""))
-                            for o in rules.support_offers]
+        t.support_offers = [SupportOffer(o.name, o.provider, o.detail, o.contact) for o in rules.offers]
     # Dates against Ofsted's pattern and the Holidays sheet (warnings only).
     t.problems += schedule_problems(t, rules)
     log = raw.sheets.get("Email log")
@@ -180,7 +180,7 @@ def _london(now: datetime | None) -> datetime | None:
     return now.astimezone(LONDON) if now.tzinfo else now.replace(tzinfo=LONDON)
 
 
-def _notified(r: Row, now: datetime | None, sense: dict):
+def _notified(r: Row, now: datetime | None, sense: DateSenseFile):
     got = r.get("Notified at", V.parse_datetime)
     if got is None:
         return None
@@ -196,11 +196,11 @@ def _notified(r: Row, now: datetime | None, sense: dict):
     return aware
 
 
-def _in_future(dt: datetime, has_time: bool, now: datetime, sense: dict) -> bool:
+def _in_future(dt: datetime, has_time: bool, now: datetime, sense: DateSenseFile) -> bool:
     # A date typed without a time is "today" all day: only a later day is in the future.
     if not has_time:
         return dt.date() > now.date()
-    return dt > now + timedelta(minutes=int(sense.get("future_grace_minutes", 30)))
+    return dt > now + timedelta(minutes=sense.future_grace_minutes)
 
 
 def _future(r: Row, dt: datetime, has_time: bool, now: datetime) -> None:
@@ -218,7 +218,7 @@ def _future(r: Row, dt: datetime, has_time: bool, now: datetime) -> None:
 def _inspections(sheet, rules: Rules, t: Tracker, now: datetime | None = None, keep=None) -> None:
     seen_ids: dict[str, int] = {}
     seen_keys: dict[tuple, int] = {}
-    sense = rules.extra.get("date_sense", {})
+    sense = rules.date_sense
     dated: list[tuple[Row, date, date | None, set[str]]] = []  # new rows' dates, for the neighbour check
     look, plan = Lookups(rules, _by_lower_name(t)), row_plan(schema.INSPECTIONS)
     types, deferrals = rules.choices("inspection_type"), rules.choices("deferral")
@@ -288,7 +288,7 @@ def _school_matches(r: "Row", school) -> None:
 
 
 def _max_notice(rules: Rules) -> int:
-    return int(rules.extra.get("contact_plan", {}).get("timings", {}).get("max_notice_days", 10))
+    return rules.contact_plan.timings.max_notice_days
 
 
 def _slip_hint(r: Row, notified: date, start: date, rules: Rules, warned: set[str]) -> str:
@@ -302,10 +302,10 @@ def _slip_hint(r: Row, notified: date, start: date, rules: Rules, warned: set[st
                    for col, d in slips.items())
 
 
-def _out_of_place(dated: list, sense: dict, most: int, today: date | None) -> None:
+def _out_of_place(dated: list, sense: DateSenseFile, most: int, today: date | None) -> None:
     """Warn about a new row's Notified at far from the other new rows around it (and today) whose
     other reading fits them: read as long past, it would get no contact plan at all."""
-    k, far, near = int(sense.get("neighbour_rows", 3)), int(sense.get("far_days", 60)), int(sense.get("near_days", 14))
+    k, far, near = sense.neighbour_rows, sense.far_days, sense.near_days
     for i, (r, day, start, warned) in enumerate(dated):
         if "Notified at" in warned:
             continue
@@ -322,7 +322,7 @@ def _out_of_place(dated: list, sense: dict, most: int, today: date | None) -> No
 
 def _implausible_dates(r: Row, rules: Rules, fw, itype, notified, start, deferral, sent, warned: set[str]) -> None:
     """Warn about dates that are possible but unlikely (a typing slip is the usual cause)."""
-    plan = rules.extra.get("contact_plan", {})
+    timing = rules.contact_plan.type_timing(fw.key, itype)
     notice = (start - notified.date()).days
     most = _max_notice(rules)
     if deferral != "Granted":
@@ -336,13 +336,13 @@ def _implausible_dates(r: Row, rules: Rules, fw, itype, notified, start, deferra
                      "ignore this warning (or set Deferral to Granted if a deferral moved the start).", "warning")
             return _sent_early(r, notified, sent)
     # A type with its notice in school days (¶70) is checked against the Holidays (automation/plausibility.py).
-    in_school_days = "max_notice_school_days" in plan.get("types", {}).get(f"{fw.key}.{itype}", {})
+    in_school_days = timing is not None and timing.max_notice_school_days is not None
     if notice > most and deferral != "Granted" and not in_school_days:
         r.report("Start date", start.strftime("%d/%m/%Y"),
                  f"the start date is {notice} days after Ofsted's notification ({notified:%d/%m/%Y}); "
                  f"Ofsted gives about a day's notice (more than {most} days is unlikely)",
                  "check the dates; if a deferral moved it, set Deferral to Granted.", "warning")
-    same_day_unusual = plan.get("types", {}).get(f"{fw.key}.{itype}", {}).get("warn_same_day_start", False)
+    same_day_unusual = timing is not None and timing.warn_same_day_start
     if notice == 0 and same_day_unusual:
         r.report("Start date", start.strftime("%d/%m/%Y"),
                  f"a {itype} inspection normally starts the day after Ofsted's call, but this one starts "

@@ -276,11 +276,11 @@ def test_a_broken_form_or_review_rule_names_the_file_and_the_key(rules):
     from automation.rules_schema import FeedbackFormFile
 
     def with_sections(sections):  # the rules as if feedback_form.toml had these sections (checked as at load)
-        data = {**rules.extra["feedback_form"], "section": sections}
+        data = {**rules.shapes["feedback_form"], "section": sections}
         form = validate_file(FeedbackFormFile, data, Path("feedback_form.toml"))
         return dataclasses.replace(rules, files={**rules.files, "feedback_form": form})
 
-    shipped = rules.extra["feedback_form"]["section"]
+    shipped = rules.shapes["feedback_form"]["section"]
     spec = form_spec(rules, "renewed", "Full")
     assert [s.title for s in spec.sections][:3] == ["The inspection", "Final feedback", "Evaluation areas"]
     assert spec.field("escalated_to_shmi").choices == ("Yes", "No") and spec.field("nominee").column == "Nominee"

@@ -175,6 +175,22 @@ def test_the_client_batches_in_twenties_and_resends_only_the_throttled_items(dri
     assert [len(b) for b in drive.state.batches] == [20, 20, 5, 1], "≤ 20 a batch; only the throttled one again"
 
 
+def test_a_server_saying_retry_at_once_for_ever_is_given_up_on_not_looped_on(drive):
+    from automation.errors import GraphError
+    from automation.graph.client import MAX_TRIES, GraphClient
+
+    waits = []
+    client = GraphClient(drive.base_url, lambda refresh: drive.token(), drive.session(), max_wait=120, sleep=waits.append)
+    drive.state.faults.append(("GET item", 503, {"Retry-After": "0"}, None))
+    url = f"drives/{drive.drive_id}/items/{drive.item_id}"
+    with pytest.raises(GraphError, match="busy"):
+        client.request("GET", url, what="reading the tracker")
+    assert len(waits) == MAX_TRIES - 1 and drive.state.count("GET item") == MAX_TRIES
+    waits.clear()
+    replies = client.batch([{"method": "GET", "url": "/" + url}] * 3)
+    assert [r.status for r in replies] == [503] * 3 and len(waits) == MAX_TRIES - 1
+
+
 def test_a_lapsed_lease_is_taken_over_and_the_old_machine_then_refused(tmp_path, drive, tracker):
     a = write_config(tmp_path / "a.toml", drive, tmp_path / "spa", lease_minutes=1)
     b = write_config(tmp_path / "b.toml", drive, tmp_path / "spb", lease_minutes=1)

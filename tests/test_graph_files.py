@@ -1,7 +1,8 @@
 """Generated files beside a SharePoint tracker, through the console script against the Graph
 drive stand-in: feedback forms uploaded to the forms folder beside the tracker, a form completed
-on SharePoint read back and acted on, a large file sent through an upload session, and a failed
-upload shown (exit 1, summary, Problems sheet) and retried by the next run."""
+on SharePoint read back and acted on, a large file sent through an upload session, a failed
+upload shown (exit 1, summary, Problems sheet) and retried by the next run, a forms folder that
+cannot be listed, and SharePoint itself failing (the other files wait for the next run)."""
 
 from __future__ import annotations
 
@@ -139,3 +140,23 @@ def test_a_forms_folder_that_cannot_be_read_is_a_problem_and_no_new_form_goes_up
     drive.state.faults.clear()
     assert run(cfg, tmp, "2026-11-19T10:15").returncode == 0
     assert not [r for r in problems(drive) if r[2] == "Feedback forms"]
+
+
+def test_when_sharepoint_itself_fails_the_other_files_wait_for_the_next_run(site):
+    drive, cfg, tmp = site
+    assert run(cfg, tmp, CONTACT_PLAN).returncode == 0
+    reports = local_root(tmp / "here", drive) / "reports"
+    for name in ("HMI summary a.html", "HMI summary b.html"):
+        (reports / name).write_text(f"<p>{name}</p>", encoding="utf-8")
+    drive.state.faults.append(("PUT content", 503, {"Retry-After": "1"}, None))  # busy beyond max_wait_seconds
+    n = len(drive.state.requests)
+    p = run(cfg, tmp, "2026-11-16T12:30", "--force")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "reports/HMI summary a.html not uploaded to SharePoint" in p.stdout
+    assert "reports/HMI summary b.html not uploaded to SharePoint: not tried: the upload before it failed" in p.stdout
+    assert since(drive, n).count("PUT content") <= 5  # one file's retries within max_wait, not one wait per file
+
+    drive.state.faults.clear()
+    again = run(cfg, tmp, "2026-11-16T12:40", "--force")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert {"HMI summary a.html", "HMI summary b.html"} <= set(drive.files("reports"))

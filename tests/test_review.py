@@ -66,7 +66,7 @@ def test_timeline_promised_beside_actual(rules):
            FollowUp(IID, "Acorn", "Old action", "Sam Imrie", date(2026, 11, 19), state="No longer needed"),
            FollowUp("OFS-OTHER", "Other", "Not ours", "Sam Imrie", date(2026, 11, 19))]
     form = FormFacts(calls=((L(2026, 11, 17, 17, 0), True), (L(2026, 11, 18, 17, 0), False)))
-    tl = build_timeline(insp, SCHOOL, rules.extra["contact_plan"], rules.extra["learning_review"], CAL, records, fus,
+    tl = build_timeline(insp, SCHOOL, rules.contact_plan, rules.learning_review, CAL, records, fus,
                         L(2026, 11, 24, 12, 0), form)
     by = {e.what: e for e in tl}
     ack = L(2026, 11, 16, 14, 5)  # 12:05 + 2 working hours
@@ -93,7 +93,7 @@ def test_timeline_promised_beside_actual(rules):
 
 
 def test_keep_in_touch_not_recorded_without_a_form_and_not_due_before(rules):
-    tl = build_timeline(_insp(), SCHOOL, rules.extra["contact_plan"], {}, CAL, [], [], L(2026, 11, 18, 9, 0))
+    tl = build_timeline(_insp(), SCHOOL, rules.contact_plan, rules.learning_review, CAL, [], [], L(2026, 11, 18, 9, 0))
     calls = [e for e in tl if e.what.startswith("Keep-in-touch")]
     assert [c.state for c in calls] == [NOT_RECORDED, NOT_DUE]
     plan = next(e for e in tl if e.what == "Contact plan sent to the SIM and AI")
@@ -177,7 +177,7 @@ def test_review_command_writes_checklist_prefilled_from_tracker_and_journal(revi
 
     ck = wb["Checklist"]
     text = [c.value for c in ck["A"] if isinstance(c.value, str)]
-    titles = [s["title"] for s in load_rules().extra["learning_review"]["section"]]
+    titles = [s.title for s in load_rules().learning_review.section]
     assert {"The reasons for the judgement", "Pausing or escalation to the SHMI", "What the LA will change"} <= set(titles)
     for n, title in enumerate(titles, start=1):
         assert f"{n}. {title}" in text

@@ -4,6 +4,7 @@ the category-of-concern programme, EIF 2024 monitoring and the during/after step
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime
 
 import pytest
@@ -45,12 +46,11 @@ def tracker(tmp_path, *rows, schools=(ACORN, ACADEMY, NURSERY), holidays=(), rul
 def plan_of(t, rules, cal, n=0):
     insp = t.inspections[n]
     school = t.schools[insp.urn]
-    return build_plan(insp, school, t.staff, t.cem_for(school, rules.cem_for_phase), rules.extra["contact_plan"], cal)
+    return build_plan(insp, school, t.staff, t.cem_for(school, rules.cem_for_phase), rules.contact_plan, cal)
 
 
 def follow_ups(t, rules, cal, today):
-    types = rules.extra["contact_plan"]["types"]
-    days = lambda i: int(types.get(f"{i.framework}.{i.inspection_type}", {}).get("on_site_days", 2))  # noqa: E731
+    days = lambda i: rules.contact_plan.on_site_days(i.framework, i.inspection_type)  # noqa: E731
     out = compile_follow_ups(t, rules, cal, today, lambda i: last_day(i, days(i), cal))
     return {(fu.key.split(":")[0], fu.key.split(":", 1)[1]): fu for fu in out.follow_ups}
 
@@ -104,13 +104,14 @@ def test_maintained_school_gets_the_full_commitment_and_the_li_meeting_is_intern
 def test_conditions_are_data_an_la_can_change(tmp_path):
     rules = load_rules()
     # This LA keeps daily calls for every academy, accepted or not.
-    rules.extra["contact_plan"]["conditions"]["la_involved"] = [{"governance": ["Maintained", "Academy"]}]
+    plan = copy.deepcopy(rules.shapes["contact_plan"])
+    plan["conditions"]["la_involved"] = [{"governance": ["Maintained", "Academy"]}]
+    rules = rules.with_file("contact_plan", plan)
     t, rules, cal = tracker(tmp_path, inspection(urn="100002"), rules=rules)
     assert len(plan_of(t, rules, cal).calls) == 2
-    rules.extra["contact_plan"]["step"][0]["applies"] = {"goverance": ["Academy"]}
-    from automation.rules import _check_conditions
+    plan["step"][0]["applies"] = {"goverance": ["Academy"]}
     with pytest.raises(ConfigError, match=r"contact_plan.toml, \[\[step\]\] 1 \('acknowledge'\), key 'applies': 'goverance' is not something"):
-        _check_conditions(rules)
+        rules.with_file("contact_plan", plan)
 
 
 # ---- 2. The responsible body and the people ----
@@ -188,7 +189,7 @@ def test_renewed_categories_and_the_special_measures_check(tmp_path, rules):
     assert "Requires significant improvement, Special measures" in a[0].fix
     assert len(b) == 1 and "Leadership and governance to be Urgent improvement" in b[0].message and "other area" in b[0].message
     assert c == []
-    assert "Serious weaknesses" not in rules.extra["outcomes"]["frameworks"]["renewed"]["categories"]
+    assert "Serious weaknesses" not in rules.outcomes.frameworks["renewed"].categories
 
 
 def test_needs_attention_means_may_be_monitored(tmp_path):

@@ -44,7 +44,7 @@ def _refused(own: Path) -> str:
 def test_every_shipped_file_passes_its_model_and_keeps_its_shape(stem):
     data = tomllib.loads(_shipped(stem))
     model = MODELS[stem].model_validate(data)
-    # Code still reading rules.extra sees exactly what the file says (no defaults added, none lost).
+    # rules.shapes (what errors are located in) holds exactly what the file says (no defaults added, none lost).
     assert model.model_dump(exclude_unset=True, by_alias=True) == data
 
 
@@ -67,9 +67,9 @@ def test_the_rules_have_a_typed_attribute_per_file():
     assert rules.oversight.school_year.starts_month == 9 and rules.date_sense.near_days == 14
     assert rules.gias.import_.open_statuses[0] == "Open" and rules.offers[0].name
     assert rules.sources["contact_plan"] == rules_dir() / "contact_plan.toml"
-    # The same data, in the files' shape, for code that reads rules.extra.
-    assert rules.extra["contact_plan"]["timings"]["max_notice_days"] == plan.timings.max_notice_days
-    assert "max_notice_school_days" not in rules.extra["contact_plan"]["types"]["renewed.Full"]
+    # The same data, in the files' shape, for naming places in errors.
+    assert rules.shapes["contact_plan"]["timings"]["max_notice_days"] == plan.timings.max_notice_days
+    assert "max_notice_school_days" not in rules.shapes["contact_plan"]["types"]["renewed.Full"]
 
 
 def test_a_typed_object_cannot_be_changed_by_accident():
@@ -181,7 +181,7 @@ def test_each_fault_names_the_file_the_table_and_the_key(tmp_path, stem, old, ne
 def test_a_contact_plan_given_as_plain_data_is_checked_too(rules):
     from automation.plan.contact import build_plan
 
-    data = dict(rules.extra["contact_plan"], timings={**rules.extra["contact_plan"]["timings"], "deferral_deadline": "4pm"})
+    data = dict(rules.shapes["contact_plan"], timings={**rules.shapes["contact_plan"]["timings"], "deferral_deadline": "4pm"})
     with pytest.raises(ConfigError, match=r"contact_plan.toml, \[timings\], key 'deferral_deadline': expected a time"):
         build_plan(None, None, {}, None, data, None)
 
@@ -194,3 +194,23 @@ def test_a_misnamed_copy_or_a_missing_folder_is_refused_not_ignored(tmp_path):
     assert f"Rules folder {own} has follow_up.toml, which is not a rules file — did you mean follow_ups.toml?" in message
     message = _refused(tmp_path / "nowhere")
     assert f"Rules folder {tmp_path / 'nowhere'} ([paths] rules_dir) does not exist" in message
+
+
+def test_a_relative_rules_folder_is_beside_the_config_whatever_folder_the_run_starts_in(tmp_path):
+    """A scheduled task starts in some other folder: `rules_dir = "rules"` still means the folder
+    next to the config file (an edited copy there is the one read, and its fault named)."""
+    la = tmp_path / "la"
+    la.mkdir()
+    own = _own_copy(la, "contact_plan", 'id = "acknowledge"', 'id = "acknowledge"\nwhen = "soon"')
+    own.rename(la / "rules")
+    conf = la / "config.toml"
+    conf.write_text('[paths]\nrules_dir = "rules"\n', encoding="utf-8")
+    tracker = write_tracker(tmp_path / "tracker.xlsx", inspections=[inspection()])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = cli("validate", tracker, "--config", conf, cwd=elsewhere)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert f"Rules file {(la / 'rules' / 'contact_plan.toml').resolve()}" in done.stderr, done.stderr
+    (la / "rules" / "contact_plan.toml").unlink()  # the folder alone: the shipped file is used
+    done = cli("validate", tracker, "--config", conf, cwd=elsewhere)
+    assert done.returncode in (0, 1), done.stdout + done.stderr

@@ -38,7 +38,7 @@ def _text(html: str) -> str:
 
 
 def test_themes_by_words(rules):
-    themes = rules.extra["oversight"]["themes"]
+    themes = rules.oversight.themes
     assert themes_of("Questioned for 3 HOURS", themes) == ["Length or pace of meetings, no breaks"]
     assert themes_of("nothing matches here", themes) == ["Other"]
 

@@ -194,7 +194,8 @@ def test_start_long_after_notification_is_a_warning_unless_deferral_granted(tmp_
 
 
 def test_max_notice_days_is_rules_data(tmp_path, rules):
-    rules.extra["contact_plan"]["timings"]["max_notice_days"] = 20
+    plan = rules.shapes["contact_plan"]
+    rules = rules.with_file("contact_plan", {**plan, "timings": {**plan["timings"], "max_notice_days": 20}})
     # A focused monitoring inspection: no weekday pattern of its own (a routine Full would be warned about).
     t = check(tmp_path, rules, inspections=[inspection(itype="Focused monitoring", start=datetime(2026, 11, 30))])
     assert t.problems == []

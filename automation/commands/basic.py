@@ -7,14 +7,11 @@ from datetime import datetime
 from pathlib import Path
 
 from automation.calendar import LONDON
-from automation.commands.args import parse_day, parse_now, tracker_arg
+from automation.commands.args import parse_day, parse_now
+from automation.commands.tracker import add_tracker, is_remote as _remote
 from automation.config import load_config
 from automation.errors import ConfigError, TrackerError, WorkbookError
 from automation.paths import workbook_templates_dir
-
-
-TRACKER_HELP = ("the tracker: an .xlsx file, or its SharePoint/OneDrive URL or drive:<id>/item:<id> "
-                "(default: [sharepoint] tracker in the config)")
 
 
 def register(sub) -> None:
@@ -23,13 +20,13 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_init)
 
     p = sub.add_parser("validate", help="list the tracker's problems by sheet, row and column")
-    p.add_argument("workbook", type=tracker_arg, nargs="?", help=TRACKER_HELP)
+    add_tracker(p)
     p.add_argument("--config", type=Path)
     p.add_argument("--now", type=parse_now, help="check as at this time (dates in the future are flagged), e.g. 2026-11-16T13:05")
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("run", help="the scheduled run: check, send what is due, update the tracker")
-    p.add_argument("workbook", type=tracker_arg, nargs="?", help=TRACKER_HELP)
+    add_tracker(p)
     p.add_argument("--config", type=Path, help="config.toml (default: embedded, messages to outbox/)")
     p.add_argument("--now", type=parse_now, help="fix the clock, e.g. 2026-11-16T13:05 (London time)")
     p.add_argument("--dry-run", action="store_true", help="show what would be sent and written; do nothing")
@@ -88,7 +85,9 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from automation.runlog import log_unread_config, logged
+    from automation.commands.remote import RemoteRun
+    from automation.commands.tracker import logged_on
+    from automation.runlog import log_unread_config
 
     try:
         cfg = load_config(args.config)
@@ -100,23 +99,8 @@ def cmd_run(args) -> int:
     dry_run = args.dry_run or args.preview_dir is not None
     now = args.now or datetime.now(LONDON)
     start = f"now {now:%d/%m/%Y %H:%M}{' (--now)' if args.now else ''}{'; dry run' if dry_run else ''}"
-    if _remote(args, cfg):
-        from automation.commands.remote import remote_run
-
-        return remote_run(args, cfg, now, dry_run, start, _run)
-    return logged("run", args.workbook, cfg, lambda log: _run(args, cfg, now, dry_run, log), start=start)
-
-
-def _remote(args, cfg) -> bool:
-    """Whether the command's tracker is the SharePoint/OneDrive one (a URL, drive ids, or none given)."""
-    from automation.graph.location import is_remote
-
-    if args.workbook is None:
-        if not cfg.section("sharepoint").get("tracker"):
-            raise TrackerError("Name the tracker: an .xlsx file or its SharePoint/OneDrive URL (or set "
-                               "[sharepoint] tracker in the config and pass --config).")
-        return True
-    return is_remote(args.workbook)
+    return logged_on("run", args, cfg, lambda t, log: _run(args, cfg, now, dry_run, log,
+                                                           RemoteRun(t.store, cfg) if t.remote else None), start=start)
 
 
 def _run(args, cfg, now: datetime, dry_run: bool, log, remote=None) -> int:

@@ -22,6 +22,8 @@ SETTLE = {
 
 
 def register(sub) -> None:
+    from automation.commands.tracker import add_tracker
+
     p = sub.add_parser("mail", help="try the mail transport; list and settle unconfirmed messages")
     msub = p.add_subparsers(dest="mail_command", required=True, metavar="ACTION")
 
@@ -33,12 +35,12 @@ def register(sub) -> None:
     t.set_defaults(handler=cmd_test)
 
     u = msub.add_parser("unsettled", help="list every message not (yet) sent: waiting, queued, being handed over, unconfirmed, failed or blocked")
-    u.add_argument("workbook", type=Path)
+    add_tracker(u)
     u.add_argument("--config", type=Path)
     u.set_defaults(handler=cmd_unsettled)
 
     s = msub.add_parser("settle", help="decide an unconfirmed message: --sent (it went) or --resend")
-    s.add_argument("workbook", type=Path)
+    add_tracker(s)
     s.add_argument("message", help="the Message ID from the Email log (or its key)")
     s.add_argument("--config", type=Path)
     how = s.add_mutually_exclusive_group(required=True)
@@ -90,13 +92,16 @@ def cmd_test(args) -> int:
 
 
 def _journal(args):
+    """(config, the tracker, its journal): a SharePoint tracker's journal is on this machine, by its item id."""
+    from automation.commands.tracker import open_tracker
     from automation.mail.journal import Journal
     from automation.session import journal_path
 
     cfg = load_config(args.config)
-    path = journal_path(args.workbook, cfg)
+    tracker = open_tracker(args, cfg)
+    path = journal_path(tracker.identity, cfg)
     if not path.exists():
-        raise TrackerError(f"No send journal for {args.workbook.name} at {path} — nothing has been sent from it yet "
+        raise TrackerError(f"No send journal for {tracker.name} at {path} — nothing has been sent from it yet "
                            "(or use the same --config as the runs, so test mode and real mode are not mixed up).")
     try:
         journal = Journal(path)
@@ -104,11 +109,11 @@ def _journal(args):
     except sqlite3.DatabaseError as exc:
         raise MailError(f"The send journal {path} cannot be read ({exc}) — the next `ofsted-tracker run` moves it "
                         "aside and carries on from the tracker's Email log; until then there is nothing to settle.")
-    return cfg, journal
+    return cfg, tracker, journal
 
 
 def cmd_unsettled(args) -> int:
-    _, journal = _journal(args)
+    _, _, journal = _journal(args)
     try:
         recs = [r for r in journal.records() if r.state != SendState.SENT]
     finally:
@@ -136,12 +141,12 @@ def _count(n: int, word: str) -> str:
 def cmd_settle(args) -> int:
     from automation.session import run_lock
 
-    cfg, journal = _journal(args)
+    cfg, tracker, journal = _journal(args)
     try:
         wanted = args.message.strip()
         rec = journal.get(wanted) or next((r for r in journal.records() if r.message_id.strip("<>") == wanted.strip("<>")), None)
         if rec is None:
-            raise TrackerError(f"No message {wanted!r} in the journal of {args.workbook.name} — copy the Message ID "
+            raise TrackerError(f"No message {wanted!r} in the journal of {tracker.name} — copy the Message ID "
                                "from the Email log sheet (or from `ofsted-tracker mail unsettled`).")
         if rec.state == "sent":
             print(f"{rec.message_id} is already recorded as sent; nothing changed.")
@@ -156,7 +161,7 @@ def cmd_settle(args) -> int:
             raise TrackerError(f"{rec.message_id} is blocked: {rec.detail} — correct the address or [mail] "
                                "allowed_domains; the next run checks it again.")
         state, detail = SETTLE[args.decision]
-        with run_lock(args.workbook, cfg):  # never while a run is sending
+        with run_lock(tracker.identity, cfg):  # never while a run is sending
             journal.finish(rec.key, state, datetime.now(LONDON), detail)
     finally:
         journal.close()

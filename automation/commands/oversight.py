@@ -10,12 +10,14 @@ from pathlib import Path
 
 from automation.calendar import LONDON
 from automation.commands.args import parse_now
+from automation.commands.tracker import add_tracker, open_tracker
 from automation.config import load_config
+from automation.errors import TrackerError
 
 
 def register(sub) -> None:
     p = sub.add_parser("review", help="write the learning-review checklist for an inspection")
-    p.add_argument("workbook", type=Path)
+    add_tracker(p)
     p.add_argument("inspection_id", metavar="INSPECTION-ID")
     p.add_argument("--config", type=Path)
     p.add_argument("--now", type=parse_now, help="fix the clock (London time)")
@@ -24,13 +26,13 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_review)
 
     p = sub.add_parser("oversight", help="rebuild the oversight workbook (figures and charts by term, district and SIM)")
-    p.add_argument("workbook", type=Path)
+    add_tracker(p)
     p.add_argument("--config", type=Path)
     p.add_argument("--now", type=parse_now, help="fix the clock (London time)")
     p.set_defaults(handler=cmd_oversight)
 
     p = sub.add_parser("summary", help="write the HMI meeting summary (HTML) for a term")
-    p.add_argument("workbook", type=Path)
+    add_tracker(p)
     p.add_argument("--term", required=True, help='e.g. "2026-27 Autumn"')
     p.add_argument("--anonymise", action="store_true", help="leave school names and URNs out")
     p.add_argument("--out", type=Path, help="the HTML file to write (default: in the reports folder)")
@@ -39,7 +41,7 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_summary)
 
     p = sub.add_parser("import-schools", help="fill or refresh the Schools sheet from the DfE GIAS extract (CSV)")
-    p.add_argument("workbook", type=Path)
+    add_tracker(p)
     p.add_argument("csv", type=Path, metavar="EDUBASEALLDATA.CSV")
     p.add_argument("--la", required=True, help="the LA code in GIAS, e.g. 850")
     p.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
@@ -55,14 +57,15 @@ def cmd_review(args) -> int:
     from automation.review.service import load_for_one, make_review
 
     cfg = load_config(args.config)
-    ctx, raw = load_for_one(args.workbook, cfg, _now(args), args.inspection_id)
-    path, written = make_review(ctx, raw, args.workbook, args.inspection_id, overwrite=args.replace)
+    t = open_tracker(args, cfg)
+    ctx, raw = _read(t, cfg, _now(args)) if t.remote else load_for_one(t.identity, cfg, _now(args), args.inspection_id)
+    path, written = make_review(ctx, raw, t.identity, args.inspection_id, overwrite=args.replace)
     if written:
         print(f"Learning-review checklist written: {path}")
     else:
         print(f"A checklist already exists and was left as it is: {path}\n"
               "(use --replace to write a fresh one; the existing one's contents would be lost).")
-    return 0
+    return _pushed(t)
 
 
 def cmd_oversight(args) -> int:
@@ -70,13 +73,35 @@ def cmd_oversight(args) -> int:
     from automation.session import read_tracker
 
     cfg = load_config(args.config)
+    t = open_tracker(args, cfg)
     with _stages(("Reading the tracker", "Building the oversight workbook")) as step:
-        ctx, raw = read_tracker(args.workbook, cfg, _now(args))
+        ctx, raw = _read(t, cfg, _now(args)) if t.remote else read_tracker(t.identity, cfg, _now(args))
         step()
-        path = refresh_oversight(ctx, raw, args.workbook)
+        path = refresh_oversight(ctx, raw, t.identity)
         step()
     print(f"Oversight workbook written: {path}")
-    return 0
+    return _pushed(t)
+
+
+def _read(t, cfg, now: datetime):
+    """A SharePoint tracker read whole through its store (one $batch, so nothing is gained by reading
+    less), with the forms completed on SharePoint brought down first: the reports count them."""
+    from automation.session import read_tracker
+
+    ctx, raw = read_tracker(t.identity, cfg, now, store=t.store)
+    t.pull_forms(ctx)
+    for note in ctx.notes:
+        if "SharePoint" in note:
+            print(note)
+    return ctx, raw
+
+
+def _pushed(t) -> int:
+    """Upload what the command wrote beside a SharePoint tracker; 1 when a file did not go up (said)."""
+    lines, ok = t.push()
+    for line in lines:
+        print(line)
+    return 0 if ok else 1
 
 
 @contextmanager
@@ -103,20 +128,31 @@ def cmd_summary(args) -> int:
     from automation.session import read_tracker
 
     cfg = load_config(args.config)
+    t = open_tracker(args, cfg)
     # An anonymised summary is checked against every name in the tracker: it reads it whole.
-    ctx, raw = (read_tracker(args.workbook, cfg, _now(args)) if args.anonymise
-                else load_for_term(args.workbook, cfg, _now(args), args.term))
-    path = write_summary(ctx, raw, args.workbook, args.term, args.anonymise, args.out)
+    if t.remote:
+        ctx, raw = _read(t, cfg, _now(args))
+    else:
+        ctx, raw = (read_tracker(t.identity, cfg, _now(args)) if args.anonymise
+                    else load_for_term(t.identity, cfg, _now(args), args.term))
+    path = write_summary(ctx, raw, t.identity, args.term, args.anonymise, args.out)
     print(f"HMI meeting summary for {args.term} written: {path}")
-    return 0
+    return _pushed(t)
 
 
 def cmd_import_schools(args) -> int:
     from automation.gias import import_schools
 
     cfg = load_config(args.config)
+    t = open_tracker(args, cfg)
+    if t.remote and not args.dry_run:
+        raise TrackerError(f"import-schools does not write a SharePoint/OneDrive tracker ({t.name}): the Schools sheet "
+                           "is the officers' own, and the tool writes only its own cells there — run it with --dry-run "
+                           "to see the changes and make them in Excel, or run it on a downloaded copy while nobody "
+                           "else has the tracker open and upload that copy in its place.")
+    raw = t.store.load() if t.remote else None
     with _progress(args.csv, "Reading the GIAS extract") as tell:
-        report = import_schools(args.workbook, args.csv, args.la, cfg, dry_run=args.dry_run, progress=tell)
+        report = import_schools(t.identity, args.csv, args.la, cfg, dry_run=args.dry_run, progress=tell, raw=raw)
     for line in report.lines(dry_run=args.dry_run):
         print(line)
     return 1 if report.needs_attention else 0

@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from automation.errors import TrackerError
-
 
 class RemoteRun:
     """What the run command needs to know about a tracker kept in SharePoint/OneDrive."""
@@ -55,25 +53,3 @@ class RemoteRun:
             log.warning("  left for the next run: %s", note)
         result.notes.extend(f"Left for the next run: {n}" for n in self.store.notes)
 
-
-def remote_run(args, cfg, now: datetime, dry_run: bool, start: str, body) -> int:
-    """The run command for a SharePoint tracker; a failure before its state folder is known is logged
-    in [sharepoint] local_folder."""
-    from automation.graph.auth import local_folder
-    from automation.runlog import close_log, logged, open_log
-    from automation.session import tracker_store
-
-    remote = None
-    try:
-        remote = RemoteRun(tracker_store(args.workbook, cfg), cfg)
-        where = remote.identity
-    except TrackerError as exc:
-        folder = local_folder(cfg)
-        folder.mkdir(parents=True, exist_ok=True)
-        log = open_log(folder / "ofsted-tracker.log")
-        log.error("run stopped: %s (exit %d); tracker %s", exc, exc.exit_code, args.workbook or "from the config")
-        close_log(log)
-        raise
-    where.parent.mkdir(parents=True, exist_ok=True)
-    return logged("run", where, cfg, lambda log: body(args, cfg, now, dry_run, log, remote), start=start,
-                  exists=True)

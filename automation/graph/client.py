@@ -15,6 +15,8 @@ from automation.errors import (GraphCut, GraphError, GraphForbidden, GraphLocked
 TokenProvider = Callable[[bool], str]  # force_refresh -> access token (raises GraphSignInExpired)
 RETRIED = (429, 503, 504)  # throttled or busy: Graph says when to come back
 BATCH_MAX = 20  # Graph's limit of requests in one $batch
+# A server answering "come back in 0 s" for ever would never use up max_wait: tries are capped too.
+MAX_TRIES = 10
 LOGIN = "ofsted-tracker graph login"
 
 
@@ -122,7 +124,7 @@ class GraphClient:
             if reply.status in RETRIED:
                 tries += 1
                 wait = _wait_for(reply.headers, tries)
-                if waited + wait <= self.max_wait:
+                if tries < MAX_TRIES and waited + wait <= self.max_wait:
                     self.sleep(wait)
                     waited += wait
                     continue
@@ -176,7 +178,7 @@ class GraphClient:
             if not again:
                 break
             tries += 1
-            if waited + wait > self.max_wait:
+            if tries >= MAX_TRIES or waited + wait > self.max_wait:
                 break
             self.sleep(wait)
             waited += wait

@@ -150,7 +150,7 @@ class DriveFolder:
         the credential); the last answer is the driveItem."""
         start = 0
         with open(path, "rb") as fh:
-            while True:
+            for _ in range(size // self.chunk + 8):  # a few chunks asked for again at most, never an endless loop
                 fh.seek(start)
                 data = fh.read(self.chunk)
                 end = start + len(data) - 1
@@ -162,8 +162,9 @@ class DriveFolder:
                 ranges = reply.json().get("nextExpectedRanges") or [f"{end + 1}-"]
                 start = int(str(ranges[0]).split("-")[0])
                 if start >= size:
-                    raise GraphError(f"the upload session for {path.name} asked for bytes past its end ({ranges}) "
-                                     "— the next run uploads the file again.")
+                    break
+        raise GraphError(f"the upload session for {path.name} did not finish (it asked for {ranges}) — the next "
+                         "run uploads the file again.")
 
     def folder_id(self, rel_dir: str, create: bool = False) -> str | None:
         """The drive item id of a folder beside the tracker ("." is the tracker's own folder);
@@ -181,7 +182,10 @@ class DriveFolder:
                                     params={"$select": "id,folder"})
         if reply.status == 404 and not create:
             return None
-        item = self._make_folder(parent, name) if reply.status == 404 else raise_for(reply, f"finding the folder {rel_dir}").json()
+        if reply.status == 404:
+            item = self._make_folder(parent, name)
+        else:
+            item = raise_for(reply, f"finding the folder {rel_dir}").json()
         self.state["folders"][rel_dir] = item["id"]
         self._save_state()
         return item["id"]
@@ -190,7 +194,8 @@ class DriveFolder:
         reply = self.client.request("POST", f"drives/{self.drive}/items/{parent}/children",
                                     json={"name": name, "folder": {}, CONFLICT: "fail"})
         if reply.status == 409:  # made by someone else a moment ago: use theirs
-            reply = self.client.request("GET", f"drives/{self.drive}/items/{parent}:/{quote(name)}", params={"$select": "id"})
+            reply = self.client.request("GET", f"drives/{self.drive}/items/{parent}:/{quote(name)}",
+                                        params={"$select": "id"})
         return raise_for(reply, f"making the folder {name} beside the tracker").json()
 
     # ---- pull -------------------------------------------------------------------------
@@ -241,9 +246,10 @@ class DriveFolder:
             except (TrackerError, OSError) as exc:
                 moved.failed.append(Failure(rel, str(exc)))
                 continue
-            st = dest.stat()
-            self.state["files"][rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": hashlib.sha256(data).hexdigest(),
-                                        "pushed": True, "id": item["id"], "eTag": item.get("eTag"), "cTag": item.get("cTag")}
+            st = dest.stat()  # as if pushed: the same bytes as SharePoint's, so they never go back up
+            self.state["files"][rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "pushed": True,
+                                        "sha256": hashlib.sha256(data).hexdigest(), "id": item["id"],
+                                        "eTag": item.get("eTag"), "cTag": item.get("cTag")}
             self._save_state()
             moved.done.append(rel)
         return moved

@@ -104,9 +104,11 @@ class GeneratedFiles:
         name = Path(f.path).name
         self.failed.append(f"{f.path} not {verb} SharePoint: {f.why} (the next run tries again).")
         if problems is not None:
-            sheet = f"Feedback form {name}" if f.path.startswith(self._remote(self.forms) + "/") else "Generated files"
-            problems.append(Problem("warning", sheet, None, None, f.path, f"the file was not {verb} SharePoint ({f.why})",
-                                    RETRY + f"; meanwhile it is on this machine under {self.drive.root}."))
+            form = f.path.startswith(self._remote(self.forms) + "/")
+            where = ("it stays on SharePoint; this run used this machine's copy, if it had one" if verb == "fetched from"
+                     else f"meanwhile it is on this machine under {self.drive.root}")
+            problems.append(Problem("warning", f"Feedback form {name}" if form else "Generated files", None, None,
+                                    f.path, f"the file was not {verb} SharePoint ({f.why})", f"{RETRY}; {where}."))
 
 
 def for_run(store, cfg: Config) -> GeneratedFiles | None:

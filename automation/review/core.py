@@ -73,7 +73,7 @@ def review_data(tracker: Tracker, rules: Rules, cal: WorkingCalendar, records: l
     if school is None:
         raise TrackerError(f"Inspection {insp.inspection_id}: URN {insp.urn} is not on the Schools sheet — "
                            "add the school, then make the checklist.")
-    contact, review = rules.extra["contact_plan"], rules.extra.get("learning_review", {})
+    contact, review = rules.contact_plan, rules.learning_review
     own = [r for r in records if r.inspection_id == insp.inspection_id]
     timeline = build_timeline(insp, school, contact, review, cal, own, tracker.follow_ups, now, form,
                               form_due=feedback_form_due(insp, school, rules))

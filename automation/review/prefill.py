@@ -9,6 +9,7 @@ from datetime import date, datetime
 from automation.calendar import WorkingCalendar
 from automation.errors import ConfigError
 from automation.model import Inspection
+from automation.rules_schema import LearningReviewFile
 from automation.review.timeline import MET, MISSED, NOT_RECORDED, Event, FormFacts, publication_note
 
 NOT_RECORDED_TEXT = "not recorded"
@@ -23,7 +24,7 @@ class Known:
     timeline: tuple[Event, ...]
     outcome: tuple[tuple[str, str], ...]
     form: FormFacts | None
-    rules: dict  # learning_review.toml
+    rules: LearningReviewFile
     cal: WorkingCalendar
 
     def said(self, key: str) -> str:
@@ -79,13 +80,13 @@ def _escalation(k: Known) -> str:
 
 
 def _complaint(k: Known) -> str:
-    n = int(k.rules.get("timings", {}).get("factual_accuracy_working_days", 5))
+    n = k.rules.timings.factual_accuracy_working_days
     got = k.insp.draft_report_received
     lines = [f"From the tracker: draft report received {day(got)}"
              + (f"; factual-accuracy comments due by {day(k.cal.add_working_days(got, n))} ({n} working days)." if got else ".")]
     lines.append(f"Complaint made: {k.insp.complaint_made or NOT_RECORDED_TEXT}; "
                  f"conduct concerns: {k.insp.conduct_concerns or NOT_RECORDED_TEXT}.")
-    stages = k.rules.get("complaint_stages", [])
+    stages = k.rules.complaint_stages
     if stages:
         lines.append("Stages (record the date and outcome of each reached): "
                      + "; ".join(f"{i}. {s}" for i, s in enumerate(stages, start=1)) + ".")

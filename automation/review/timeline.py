@@ -12,6 +12,7 @@ from automation.model import FollowUp, Inspection, School, Staff
 from automation.mail.states import DONE_FOR_HISTORY as SENT_STATES  # what the LA did
 from automation.plan.contact import build_plan, inspection_days
 from automation.purposes import Purpose
+from automation.rules_schema import ContactPlanFile, LearningReviewFile
 
 MET, MISSED, NOT_RECORDED, NOT_DUE, OPEN = "Met", "Missed", "Not recorded", "Not yet due", "Open"
 
@@ -80,7 +81,7 @@ def _t(text: str) -> time:
     return time(int(h), int(m))
 
 
-def keep_in_touch_points(insp: Inspection, school: School, contact_rules: dict, cal: WorkingCalendar,
+def keep_in_touch_points(insp: Inspection, school: School, contact_rules: ContactPlanFile, cal: WorkingCalendar,
                          staff: dict[str, Staff] | None = None) -> list[tuple[datetime, str]]:
     """Every keep-in-touch point the contact plan promised this school, in time order: the plan's
     own calls, so a point whose `applies` leaves the school out (an offer-only academy) is not counted."""
@@ -91,12 +92,12 @@ def keep_in_touch_points(insp: Inspection, school: School, contact_rules: dict, 
     return sorted((c.start, c.label) for c in plan.calls)
 
 
-def expected_publication(review_rules: dict) -> int:
+def expected_publication(review_rules: LearningReviewFile) -> int:
     """The working days the LA expects between the last day on site and publication (rules data)."""
-    return int(review_rules.get("timings", {}).get("report_expected_within_working_days", 30))
+    return review_rules.timings.report_expected_within_working_days
 
 
-def publication_note(insp: Inspection, last: date, review_rules: dict, cal: WorkingCalendar) -> str:
+def publication_note(insp: Inspection, last: date, review_rules: LearningReviewFile, cal: WorkingCalendar) -> str:
     """How long the report took (or has taken so far), in working days after the last day on site."""
     n = expected_publication(review_rules)
     if insp.report_published is None:
@@ -105,28 +106,27 @@ def publication_note(insp: Inspection, last: date, review_rules: dict, cal: Work
     return f"{took} working days after the last day on site (the LA expects within {n})"
 
 
-def build_timeline(insp: Inspection, school: School, contact_rules: dict, review_rules: dict,
+def build_timeline(insp: Inspection, school: School, contact_rules: ContactPlanFile, review_rules: LearningReviewFile,
                    cal: WorkingCalendar, records: list[Record], follow_ups: list[FollowUp],
                    now: datetime, form: FormFacts | None = None, form_due: bool = True) -> list[Event]:
     """The timeline of one inspection, promised beside actual, in time order. form_due: whether
     the LA owed a feedback form (plan/contact.py feedback_form_due): if not, none is counted as missed."""
-    t = contact_rules["timings"]
+    t = contact_rules.timings
     notified = cal.local(insp.notified_at)
-    on_site = int(contact_rules["types"].get(f"{insp.framework}.{insp.inspection_type}", {}).get("on_site_days", 2))
-    days = inspection_days(insp, on_site, cal)
+    days = inspection_days(insp, contact_rules.on_site_days(insp.framework, insp.inspection_type), cal)
     records = [r for r in records if r.inspection_id == insp.inspection_id]
     sim_ai = f"{school.sim} (SIM) / {school.ai} (AI)"
     ev: list[Event] = [Event("Ofsted notified the school", None, notified, note=f"{insp.inspection_type} inspection, "
                              f"starting {insp.start_date:%d/%m/%Y}")]
 
-    ack_due = cal.add_working_hours(notified, t["acknowledge_within_working_hours"])
+    ack_due = cal.add_working_hours(notified, t.acknowledge_within_working_hours)
     for purpose, what in ((Purpose.CONTACT_PLAN_INTERNAL, "Contact plan sent to the SIM and AI"),
                           (Purpose.CONTACT_PLAN_SCHOOL, "Acknowledgement and contact plan sent to the school")):
         rec = _first_sent(records, purpose)
         # Without a journal record, the tracker's Contact plan sent column dates both emails
         # (the tool sends them together).
         actual = cal.local(rec.updated_at) if rec else insp.contact_plan_sent
-        note = f"within {t['acknowledge_within_working_hours']} working hours of notification"
+        note = f"within {t.acknowledge_within_working_hours} working hours of notification"
         if rec is None and actual is not None:
             note += " (time from the tracker's Contact plan sent column)"
         ev.append(Event(what, ack_due, actual, judge(ack_due, actual, now, cal), sim_ai, note))
@@ -136,7 +136,7 @@ def build_timeline(insp: Inspection, school: School, contact_rules: dict, review
                         note=f"start {rec.facts.get('start_date', '?')}, type {rec.facts.get('inspection_type', '?')}"))
 
     if insp.deferral:
-        deadline = cal.at(notified.date(), _t(t["deferral_deadline"]))
+        deadline = cal.at(notified.date(), _t(t.deferral_deadline))
         rec = _first_sent(records, Purpose.DEFERRAL)
         ev.append(Event(f"Deferral: {insp.deferral}", deadline, cal.local(rec.updated_at) if rec else None,
                         note="deadline for a request; the time shown is when the SIM and AI were told"
@@ -169,16 +169,16 @@ def build_timeline(insp: Inspection, school: School, contact_rules: dict, review
                     "LA attends: " + ("always (maintained school)" if school.maintained else "if invited, or if safeguarding is not met")))
     completed = insp.feedback_form_completed or (form.completed_on if form else None)
     if form_due:
-        due = cal.at(cal.add_working_days(days[-1], t["feedback_form_within_working_days"]), cal.day_end)
+        due = cal.at(cal.add_working_days(days[-1], t.feedback_form_within_working_days), cal.day_end)
         ev.append(Event("Feedback form completed", due, completed, judge(due, completed, now, cal),
                         "the officer who attended feedback",
-                        f"within {t['feedback_form_within_working_days']} working days of the last day"))
+                        f"within {t.feedback_form_within_working_days} working days of the last day"))
     else:
         ev.append(Event("Feedback form completed", None, completed, "", "",
                         "not owed: the LA did not attend final feedback (an academy that did not accept the LA's support)"))
 
     if insp.draft_report_received:
-        n = int(review_rules.get("timings", {}).get("factual_accuracy_working_days", 5))
+        n = review_rules.timings.factual_accuracy_working_days
         ev.append(Event("Draft report received", None, insp.draft_report_received,
                         note=f"factual-accuracy comments due within {n} working days"))
         ev.append(Event("Factual-accuracy comments due", cal.add_working_days(insp.draft_report_received, n), None,

@@ -44,7 +44,7 @@ def _message(ctx, insp, school, version, fp, previous_notes) -> OutgoingMessage:
     staff = ctx.tracker.staff
     sim, ai = staff[school.sim], staff[school.ai]
     cem = ctx.tracker.cem_for(school, ctx.rules.cem_for_phase)
-    escalation = ctx.rules.extra["contact_plan"]["escalation"]["steps"]
+    escalation = list(ctx.rules.contact_plan.escalation.steps)
     context = concern_context(insp, school, sim, ai, cem, ctx.config, escalation, version, previous_notes)
     subject, text, html = ctx.renderer.render(PURPOSE, context)
     to = [sim.email] + ([cem.email] if cem else [])

@@ -167,7 +167,7 @@ def _plan(ctx: Context, insp: Inspection) -> ContactPlan:
     t = ctx.tracker
     school = t.schools[insp.urn]
     return build_plan(insp, school, t.staff, t.cem_for(school, ctx.rules.cem_for_phase),
-                      ctx.rules.extra["contact_plan"], ctx.calendar)
+                      ctx.rules.contact_plan, ctx.calendar)
 
 
 def _messages(ctx: Context, plan: ContactPlan, version: int, changes: list[str], reason: str) -> list[OutgoingMessage]:

@@ -89,8 +89,9 @@ def parse_rows(lazy: Lazy, numbers: list[int]) -> list[etree._Element]:
     return list(etree.fromstring(f"<sheetData {decls}>".encode() + body + b"</sheetData>", _ROW_PARSER))
 
 
-def splice(out: bytes, lazy: Lazy) -> bytes:
-    """The serialised tree with each placeholder left replaced by its row's own bytes."""
+def splice(out: bytes, lazy: Lazy) -> list:
+    """The serialised tree's pieces, each placeholder left replaced by its row's own bytes
+    (views into the part as read, not copies)."""
     mark, view = b"<!--" + lazy.mark, memoryview(lazy.data)
     pieces = out.split(mark)
     joined = [pieces[0]]
@@ -98,7 +99,7 @@ def splice(out: bytes, lazy: Lazy) -> bytes:
         index, rest = piece.split(b"-->", 1)
         a, b = lazy.spans[int(index)]
         joined += [view[a:b], rest]
-    return b"".join(joined)
+    return joined
 
 
 def styles(lazy: Lazy, n: int) -> dict[int, str]:

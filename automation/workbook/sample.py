@@ -11,6 +11,7 @@ from openpyxl.utils import get_column_letter
 
 from automation.calendar import WorkingCalendar
 from automation.rules import Rules
+from automation.rules_schema import TypeTiming
 from automation.plausibility import WEEKDAYS
 from automation.workbook import schema
 from automation.workbook.template import FORMATS, new_tracker
@@ -124,7 +125,7 @@ def _school_rows():
         yield row
 
 
-def _notification_days(today: date, cal: WorkingCalendar, spec: dict):
+def _notification_days(today: date, cal: WorkingCalendar, spec: TypeTiming):
     """Routine notification days (rules data: Monday, Tuesday in a bank-holiday week), this week's
     first: yields them going back, skipping weeks whose days on site are not all school days."""
     from automation.plausibility import expected_notification_day
@@ -146,7 +147,7 @@ def _inspections(today: date, cal: WorkingCalendar, urns: list[str], rules: Rule
     nxt = lambda d, n=1: cal.add_working_days(d, n, school=True)  # noqa: E731 - n school days after d
     at = lambda d, h, m=0: datetime.combine(d, time(h, m))  # noqa: E731
     sent = lambda d: at(d, 11, 20)  # noqa: E731 - the plan went the morning it was notified
-    spec = rules.extra.get("contact_plan", {}).get("types", {}).get("renewed.Full", {"notify_on": "Monday"})
+    spec = rules.contact_plan.type_timing("renewed", "Full") or TypeTiming(on_site_days=2, notify_on="Monday")
     weeks = _notification_days(today, cal, spec)
     nd = [next(weeks) for _ in range(12)]  # nd[0] this week's notification day, nd[k] k usable weeks back
     # Two consecutive school days ending today, or ending yesterday if a school holiday lies between.

@@ -10,8 +10,10 @@ import hashlib
 import os
 import posixpath
 import re
+import shutil
 import stat
 import tempfile
+import time
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -98,7 +100,12 @@ def apply_edits(path: Path, edits: list[SheetEdit], expected_digest: str | None 
             raise safety.find_damaged_part(z, path.name) or WorkbookUnreadable(
                 f"{path.name} is not a complete .xlsx workbook ({type(exc).__name__}: {exc}) — open it in Excel "
                 "and save it as 'Excel Workbook (*.xlsx)', then run again.")
-        tmp = _write_package(target, z, new_parts)
+        try:
+            tmp = _write_package(target, z, new_parts)
+        finally:
+            for data in new_parts.values():
+                if hasattr(data, "close"):
+                    data.close()  # a spilled part's temporary file goes with it
     try:
         if expected_digest and file_digest(target) != expected_digest:
             raise WorkbookLocked(f"The tracker {path.name} was saved by someone else during the run; "
@@ -122,18 +129,38 @@ def _write_package(path: Path, z: zipfile.ZipFile, new_parts: dict[str, bytes]) 
                     data = new_parts[info.filename]
                     if data is None:
                         continue  # a part we drop (calcChain)
-                    out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+                    _write_part(out, info, data)
                 else:
                     out.writestr(info, z.read(info.filename), compress_type=info.compress_type)
             for name, data in new_parts.items():
                 if name not in names and data is not None:
-                    out.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
+                    _write_part(out, zipfile.ZipInfo(name, date_time=time.localtime()[:6]), data)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return tmp
+
+
+def _write_part(out: zipfile.ZipFile, info: zipfile.ZipInfo, data) -> None:
+    """One new part into the package: bytes, or a spilled sheet part streamed from its file."""
+    if not hasattr(data, "read"):
+        out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+        return
+    info = copy.copy(info)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    data.seek(0)
+    with out.open(info, "w") as dst:
+        shutil.copyfileobj(data, dst, 1 << 20)
+
+
+def _part_bytes(data) -> bytes | None:
+    """A new part's bytes, whether kept in memory or spilled to a file."""
+    if data is not None and hasattr(data, "read"):
+        data.seek(0)
+        return data.read()
+    return data
 
 
 def _keep_access(original: Path, fd: int, tmp: str) -> None:
@@ -167,7 +194,7 @@ def _edited_parts(z: zipfile.ZipFile, edits: list[SheetEdit]) -> dict[str, bytes
             sheets[edit.sheet] = _add_sheet(z, parts, edit.sheet)
             edit.cells = {**{(1, i): h for i, h in enumerate(edit.create_headers, 1)}, **edit.cells}
         part = sheets[edit.sheet]
-        root, lazy = rowbytes.lazy_parse(parts.get(part) or z.read(part), part)
+        root, lazy = rowbytes.lazy_parse(_part_bytes(parts.get(part)) or z.read(part), part)
         sheet = _Sheet(root, styles, epoch, edit.header_row, lazy)
         if edit.truncate_after is not None:
             sheet.truncate(edit.truncate_after)
@@ -182,7 +209,7 @@ def _edited_parts(z: zipfile.ZipFile, edits: list[SheetEdit]) -> dict[str, bytes
         if edit.fit_rows:
             sheet.fit_heights(edit.cells, edit.header_row)
         sheet.fix_dimension()
-        parts[part] = sheet.serialise()
+        parts[part] = sheet.spill()  # on disk until the package is written: a big sheet is tens of MB
         for tpart, table in tables.items():
             parts[tpart] = _fit_table(table, sheet.last_row() if edit.truncate_after is not None else written,
                                       edit.truncate_after is not None) or z.read(tpart)
@@ -233,10 +260,17 @@ class _Sheet:
             self.data.replace(self._unread.pop(n), el)
             self.rows[n] = el
 
-    def serialise(self) -> bytes:
-        """The part's bytes: the tree written out, each unread row's own bytes put back in place."""
-        out = pkg.serialise(self.root)
-        return out if self.lazy is None else rowbytes.splice(out, self.lazy)
+    def spill(self):
+        """The part's bytes — the tree written out, each unread row's own bytes put back in place —
+        in an anonymous temporary file (deleted when closed), written piece by piece."""
+        fh = tempfile.TemporaryFile()
+        try:
+            out = pkg.serialise(self.root)
+            fh.writelines([out] if self.lazy is None else rowbytes.splice(out, self.lazy))
+        except BaseException:
+            fh.close()
+            raise
+        return fh
 
     def fit_heights(self, cells: dict, header_row: int) -> None:
         """Rows tall enough for their longest wrapped text, where the column has a width:
