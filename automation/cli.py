@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
-        print("ofsted-tracker: stopped. Anything already sent is in the journal; run again to finish.", file=sys.stderr)
+        print(f"ofsted-tracker: {_interrupted(args)}", file=sys.stderr)
         return 130
     except OSError as exc:  # full disk, no permission, share gone: the machine, not the tool
         _details(args)
@@ -82,6 +82,13 @@ def _os_message(exc: OSError) -> str:
     advice = _OS_ADVICE.get(exc.errno, f"{exc.strerror or _first_line(exc)} — check the file, its folder and the disk, then run again")
     return (f"could not use{where}: {advice}. Emails already sent are in the journal; "
             "the next run finishes the job.")
+
+
+def _interrupted(args) -> str:
+    """What Ctrl-C left: a sign-in only keeps its tokens once complete; a run has its journal."""
+    if getattr(args, "command", "") == "graph" and getattr(args, "graph_command", "") == "login":
+        return "Sign-in cancelled; nothing changed."
+    return "stopped. Anything already sent is in the journal; run again to finish."
 
 
 def _first_line(exc: BaseException) -> str:

@@ -2,7 +2,7 @@
 by every run — so a scheduled run under `pythonw`, whose output nobody sees, still leaves a
 record: what it was asked to do, what it did, every problem and how it ended.
 
-Never in the log: secrets (nothing from the config but its file name) and message bodies."""
+Never in the log: secrets (nothing from the config but its path) and message bodies."""
 
 from __future__ import annotations
 
@@ -78,16 +78,19 @@ def close_log(log: logging.Logger) -> None:
 
 
 def logged(command: str, workbook: Path, cfg: Config, body: Callable[[logging.Logger], int], *,
-           start: str = "", max_bytes: int = MAX_BYTES, backups: int = BACKUPS, exists: bool | None = None) -> int:
+           start: str = "", max_bytes: int = MAX_BYTES, backups: int = BACKUPS, exists: bool | None = None,
+           where: str = "") -> int:
     """Run body(log) between a start line and an end line with the exit code; an error that
     ends the command is logged, then raised again for the command line to report (exists=True:
-    a tracker kept elsewhere, e.g. SharePoint, whose identity is a local name only)."""
+    a tracker kept elsewhere, e.g. SharePoint, whose identity is a local name only; `where` is
+    then its address, which the start line names instead)."""
     workbook = Path(workbook)
     if not (workbook.exists() if exists is None else exists):  # nothing to log beside: the command says so itself
         return body(_logger())
     log = open_log(log_path(workbook, cfg), max_bytes, backups)
-    log.info("%s start: ofsted-tracker %s; workbook %s; config %s%s", command, __version__,
-             workbook.resolve(), cfg.source, f"; {start}" if start else "")
+    log.info("%s start: ofsted-tracker %s; %s; config %s%s", command, __version__,
+             f"tracker {_address(where)}" if where else f"workbook {workbook.resolve()}", _config_path(cfg),
+             f"; {start}" if start else "")
     try:
         code = body(log)
     except TrackerError as exc:
@@ -108,6 +111,17 @@ def logged(command: str, workbook: Path, cfg: Config, body: Callable[[logging.Lo
         return code
     finally:
         close_log(log)
+
+
+def _address(where: str) -> str:
+    """A SharePoint URL without its query (a sharing link's ?e=… is a key of sorts), or drive:/item:."""
+    return where.split("?", 1)[0].split("#", 1)[0]
+
+
+def _config_path(cfg: Config) -> str:
+    """The config as a full path, so a scheduled run's log says which file it read."""
+    source = Path(cfg.source)
+    return str(source.resolve()) if source.is_file() else cfg.source
 
 
 def log_unread_config(command: str, workbook: Path, exc: TrackerError) -> None:

@@ -18,7 +18,7 @@ from automation.config import Config
 from automation.context import Context
 from automation.errors import MailError, Problem, TrackerError
 from automation.mail.journal import Journal, is_corrupt, open_checked
-from automation.mail.message import Renderer
+from automation.mail.message import Renderer, layout_fields
 from automation.mail.states import DONE_FOR_HISTORY, LEGACY
 from automation.paths import email_templates_dir
 from automation.rules import Rules, load_rules
@@ -110,7 +110,7 @@ def load_context(store: TrackerStore, cfg: Config, now: datetime, journal: Journ
     history = journal.records() if journal else []
     # A look at some inspections sends nothing: their context renders no email, so the templates
     # are not loaded (and checked) for it.
-    renderer = None if only is not None or rows is not None else Renderer(email_templates_dir())
+    renderer = None if only is not None or rows is not None else Renderer(email_templates_dir(), layout=layout_fields(cfg))
     ctx = Context(tracker, rules, cfg, cal, cal.local(now), history, renderer, logged_sent=logged_sent_ids(raw))
     if not history and ctx.logged_sent:
         ctx.notes.append("The send journal is new (was the tracker moved or renamed?): messages the Email log "
@@ -189,6 +189,10 @@ def open_session(workbook: Path | None, cfg: Config, now: datetime, *, store: Tr
                  rules: Rules | None = None) -> Iterator[Session]:
     """Open a tracker for the length of a `with`: the lock (when asked) is taken before the
     journal is opened and released after it is closed."""
+    if journal == WRITE:  # opened for sending: the emails are checked before the lock or journal is touched
+        from automation.steps import check_emails
+
+        check_emails()
     store = store or file_store(Path(workbook), cfg)
     where = Path(store.identity)
     rules = rules or load_rules(Path(cfg.rules_dir) if cfg.rules_dir else None)

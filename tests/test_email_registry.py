@@ -51,8 +51,8 @@ def welcome_step(ctx):
         if school is None or ctx.sent(insp.inspection_id, Purpose.WELCOME):
             continue
         sim = ctx.tracker.staff[school.sim]
-        context = {"la_name": ctx.config.la_name, "sender": ctx.config.sender, "school_name": school.name,
-                   "sim": sim.name, "note": "Tea & <cake> at 3"}
+        # Only this email's own fields: the layout's (la_name, sender) come from the config.
+        context = {"school_name": school.name, "sim": sim.name, "note": "Tea & <cake> at 3"}
         subject, text, html = ctx.renderer.render(Purpose.WELCOME, context)
         out.append(build_message(sender=ctx.config.sender, to=[sim.email], subject=subject, text=text, html=html,
                                  inspection_id=insp.inspection_id, purpose=Purpose.WELCOME, version=1,
@@ -118,6 +118,78 @@ def test_a_new_email_needs_only_its_three_files(tmp_path, conf, monkeypatch):
     html = welcome[0].get_body(("html",)).get_content()
     assert "Hello Sam Imrie: Tea & <cake> at 3" in text  # plain text is never escaped
     assert "Hello Sam Imrie: Tea &amp; &lt;cake&gt; at 3" in html and "Example County Council" in html
+    assert f"({welcome[0]['From']})" in html  # the layout's footer names the sender, which the step never gave
+
+
+def add_purpose(root: Path, line: str) -> None:
+    """A purpose member added to the copy's automation/purposes.py (and nothing else)."""
+    purposes = root / "automation" / "purposes.py"
+    anchor = '    TRANSPORT_TEST = "transport_test"'
+    purposes.write_text(purposes.read_text(encoding="utf-8").replace(anchor, line + anchor), encoding="utf-8")
+
+
+def error_lines(done) -> list[str]:
+    return [line.removeprefix("ofsted-tracker: ") for line in done.stderr.splitlines() if line.strip()]
+
+
+def test_a_purpose_no_step_sends_stops_validate_and_run_naming_purposes_py(tmp_path, conf, monkeypatch):
+    copy = product_copy(tmp_path / "product")
+    add_purpose(copy, '    REPORT_PUBLISHED = "report_published"  # added, with no step yet\n')
+    monkeypatch.setenv("PYTHONPATH", str(copy))
+    path = write_tracker(tmp_path / "t.xlsx", inspections=[inspection()])
+    for command in (("validate", path), ("run", path, "--now", "2026-11-16T12:20")):
+        done = cli(*command, "--config", conf, cwd=tmp_path)
+        assert done.returncode == TemplateError.exit_code, done.stdout + done.stderr
+        assert "internal error" not in done.stderr
+        # Every file still to do, one line each: the step, then the template.
+        assert error_lines(done) == [
+            "automation/purposes.py: purpose Purpose.REPORT_PUBLISHED ('report_published') is sent by no step — add "
+            "it to the purposes of the step that sends it (STEP = Step(run, \"Stage\", order, "
+            "(Purpose.REPORT_PUBLISHED,)) in a module in automation/steps/), or remove the member.",
+            f"{copy / 'email_templates' / 'report_published.email.j2'}: the template for the 'report_published' "
+            "emails is missing — restore it."], done.stderr
+    assert not (tmp_path / "outbox").exists() and not list(tmp_path.rglob("*.journal.sqlite"))
+
+
+def test_a_missing_template_fails_validate_as_it_fails_run(tmp_path, conf, monkeypatch):
+    copy = product_copy(tmp_path / "product")
+    gone = copy / "email_templates" / "concern_escalation.email.j2"
+    gone.unlink()
+    monkeypatch.setenv("PYTHONPATH", str(copy))
+    path = write_tracker(tmp_path / "t.xlsx", inspections=[inspection()])
+    said = f"{gone}: the template for the 'concern_escalation' emails is missing — restore it."
+    for command in (("validate", path), ("run", path, "--now", "2026-11-16T12:20"),
+                    ("run", path, "--now", "2026-11-16T12:20", "--dry-run"), ("follow-ups", path)):
+        done = cli(*command, "--config", conf, cwd=tmp_path)
+        assert done.returncode == TemplateError.exit_code, (command, done.stdout + done.stderr)
+        assert error_lines(done) == [said], (command, done.stderr)
+    # Stopped before the lock or the journal was touched, so nothing was planned, sent or recorded.
+    assert not (tmp_path / "outbox").exists() and not list(tmp_path.rglob("*.journal.sqlite"))
+
+
+def test_the_layout_gets_its_fields_from_the_config_and_nothing_else(tmp_path):
+    r = Renderer(email_templates_dir(), layout={"la_name": "Shire & Co", "la_phone": "0100", "sender": "s@la.example"})
+    context = {"school_name": "Oak", "inspection_id": "OFS-1", "headteacher": "H", "start": "Monday",
+               "deferral_open": False, "deferral_deadline": "d", "deferral_answer_by": "a", "sim": "S", "ai": "A"}
+    _, _, html = r.render(Purpose.DEFERRAL, context)
+    assert "Shire &amp; Co &middot;" in html and "(s@la.example)" in html
+    _, _, html = r.render(Purpose.DEFERRAL, {**context, "la_name": "Step's own"})  # a step's own value wins
+    assert "Step&#39;s own &middot;" in html
+    with pytest.raises(TemplateError, match=r"deferral_requested.email.j2 \(text part\) uses a field the product "
+                                            "does not supply: 'sim' is undefined"):
+        r.render(Purpose.DEFERRAL, {k: v for k, v in context.items() if k != "sim"})  # strict for the rest
+
+
+def test_a_layout_field_the_config_does_not_supply_is_named_at_load(tmp_path):
+    folder = templates(tmp_path)
+    layout = folder / "_layout.html"
+    layout.write_text(layout.read_text(encoding="utf-8").replace("{{ sender }}", "{{ sender }} {{ team_motto }}"),
+                      encoding="utf-8")
+    assert problem_lines(folder) == [f"{layout}: uses {{{{ team_motto }}}}, which is not a layout field (one of "
+                                     "la_name, la_phone, sender, from the config) — use one of those, or move it "
+                                     "into a block each email fills in."]
+    layout.unlink()
+    assert problem_lines(folder) == [f"{layout}: the layout every email extends is missing — restore it."]
 
 
 def test_a_template_without_its_html_part_stops_the_run_in_one_line(tmp_path, conf, monkeypatch):
@@ -195,11 +267,12 @@ def test_every_purpose_has_one_template_and_one_step():
 def test_a_purpose_no_step_sends_or_two_steps_share_is_refused():
     steps = {s.run.__module__.rsplit(".", 1)[-1]: s for s in REGISTRY}
     without = {n: s for n, s in steps.items() if n != "concerns"}
-    with pytest.raises(RuntimeError, match="concern_escalation in automation/purposes.py are sent by no step"):
+    with pytest.raises(TemplateError, match=r"automation/purposes.py: purpose Purpose.CONCERN \('concern_escalation'\) "
+                                            "is sent by no step"):
         check(without)
     twice = {**steps, "again": Step(lambda ctx: [], "Again", 99, (Purpose.CONCERN,))}
-    with pytest.raises(RuntimeError, match="automation/steps/again.py: purpose 'concern_escalation' is already "
-                                           "sent by automation/steps/concerns.py"):
+    with pytest.raises(TemplateError, match="automation/steps/again.py: purpose 'concern_escalation' is already "
+                                            "sent by automation/steps/concerns.py"):
         check(twice)
 
 

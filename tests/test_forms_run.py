@@ -247,3 +247,13 @@ def test_extra_recipients_outside_the_la_are_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"feedback_forms\.also_to.*LA officers' addresses only"):
         run(path, cfg, at("2026-11-19T10:00"))  # stops before anything is sent, naming the key and the fix
     assert sent(tmp_path / "outbox") == []
+
+
+def test_forms_command_says_why_it_exits_1_when_the_error_is_on_another_row(tmp_path):
+    from tests.console import cli
+
+    path = write_tracker(tmp_path / "t.xlsx", inspections=[inspection(), inspection(urn="12AB")])
+    done = cli("forms", path, "--now", "2026-11-18T08:00", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    [line] = [ln for ln in done.stdout.splitlines() if "elsewhere in the tracker" in ln]
+    assert "URN" in line and "12AB" in line and "Problems sheet" in line, line

@@ -128,7 +128,7 @@ def test_forms_reads_a_form_completed_on_sharepoint_and_shares_it(both):
     a, b = both.pair(("forms", both.file, "--now", NEXT), ("forms", "--now", NEXT))
     both.same(a, b)
     assert "fetched from SharePoint" in b.stdout, b.stdout
-    assert "completed form(s) read into the tracker" in b.stdout
+    assert "completed form(s) in the folder, their answers in the tracker" in b.stdout
     here, there = messages(both.tmp / "outbox-local"), messages(both.tmp / "outbox-sharepoint")
     assert sorted(here) == sorted(there) and all(here[k] == there[k] for k in here)
 

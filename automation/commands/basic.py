@@ -56,10 +56,12 @@ def cmd_init(args) -> int:
 def cmd_validate(args) -> int:
     from automation.outcomes import consistency_problems
     from automation.rules import load_rules
+    from automation.steps import check_emails
     from automation.validate import build_tracker
     from automation.workbook.reader import read_workbook
     from automation.workbook.safety import PartLimits
 
+    check_emails()  # as the run checks them: a purpose without its step or template is an error here too (exit 6)
     cfg = load_config(args.config)
     rules = load_rules(Path(cfg.rules_dir) if cfg.rules_dir else None)
     if _remote(args, cfg):

@@ -57,7 +57,7 @@ def forms_lines(result, folder: Path, dry_run: bool, remote: bool = False) -> li
     lines += [n for n in result.notes if "feedback form" in n  # "<id>: feedback form written to <path>"
               or (remote and ("SharePoint" in n or n.startswith("Left for the next run")))]
     lines.append(f"{len(forms.written) if forms else 0} form(s) {would}written; "
-                 f"{len(result.context.forms)} completed form(s) read into the tracker.")
+                 f"{len(result.context.forms)} completed form(s) in the folder, their answers in the tracker.")
     sent = [m for m in result.messages]
     lines.append(f"{len(sent)} completed form(s) {'would be ' if dry_run else ''}shared by email"
                  + (": " + ", ".join(m.inspection_id for m in sent) if sent else "."))
@@ -65,6 +65,11 @@ def forms_lines(result, folder: Path, dry_run: bool, remote: bool = False) -> li
         lines += [f"  ATTENTION {o.message.inspection_id}: {o.state} — {o.detail}" for o in result.delivery.attention()]
     problems = [p for p in result.update.problems if p.sheet.startswith("Feedback form")]
     lines += [str(p) for p in problems]
+    # Errors elsewhere in the tracker still make the exit status 1: say so, never a bare exit 1.
+    others = [p for p in result.update.problems if p.severity == "error" and p not in problems]
+    if others:
+        lines.append(f"{len(others)} error(s) elsewhere in the tracker (first: {others[0]}) — the Problems sheet lists "
+                     "them all (`ofsted-tracker validate` too); they make the exit status 1.")
     if not dry_run:
         lines.append("Tracker updated." if result.saved else f"Tracker NOT updated: {result.save_note}")
     return lines

@@ -31,8 +31,18 @@ def cmd_login(args) -> int:
     from automation.graph import auth
 
     cfg = load_config(args.config)
-    who = auth.login(cfg, _session(cfg), say=lambda line: print(line, flush=True))
-    print(f"Signed in as {who}; the sign-in is kept (encrypted) in {auth.cache_path(cfg)} and renewed by every run.")
+    path = auth.cache_path(cfg)
+    had = path.exists()
+    cache = auth.token_cache(cfg)
+    try:
+        who = auth.login(cfg, _session(cfg), say=lambda line: print(line, flush=True), cache=cache)
+    except BaseException:  # Ctrl-C or a refusal: "nothing changed" must be true, no empty cache left behind
+        if not had and path.is_file() and path.stat().st_size == 0:
+            path.unlink()
+        raise
+    kept = ("kept (encrypted)" if getattr(cache, "encrypted", True) else
+            "kept UNENCRYPTED (allow_unencrypted_cache = true; readable by this account only)")
+    print(f"Signed in as {who}; the sign-in is {kept} in {path} and renewed by every run.")
     return 0
 
 
@@ -45,8 +55,10 @@ def cmd_status(args) -> int:
     if not names:
         print("Not signed in on this machine — run `ofsted-tracker graph login` as the service account.")
         return 10
-    auth.token_provider(cfg, session)(False)  # a lapsed sign-in raises its one line (exit 10)
-    print(f"Signed in as {', '.join(names)}; the sign-in works (cache {auth.cache_path(cfg)}).")
+    # A cached access token outlives a revoked refresh token by up to an hour: refresh and call Graph, as a run would.
+    me = auth.check(cfg, session)  # a lapsed, revoked or blocked sign-in raises the run's one line (exit 10)
+    print(f"Signed in as {me or ', '.join(names)}; the sign-in works: refreshed and used just now "
+          f"(cache {auth.cache_path(cfg)}).")
     return 0
 
 
@@ -63,10 +75,14 @@ def cmd_logout(args) -> int:
 
 
 def cmd_release(args) -> int:
-    from automation.graph import lease
+    from automation.errors import ConfigError
+    from automation.graph import auth, lease
     from automation.graph.store import GraphWorkbookStore
 
     cfg = load_config(args.config)
+    if not str(auth.settings(cfg).get("tracker") or "").strip():
+        raise ConfigError(f"{cfg.source}: no tracker to release — set [sharepoint] tracker to the tracker whose "
+                          "lease this machine holds, then run `ofsted-tracker graph release` again.")
     store = GraphWorkbookStore.from_config(cfg)
     where = store.identity
     if lease.release(store, where):

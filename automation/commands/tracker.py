@@ -112,4 +112,5 @@ def logged_on(command: str, args, cfg: Config, body, start: str = "") -> int:
         log.error("%s stopped: %s (exit %d); tracker %s", command, exc, exc.exit_code, args.workbook or "from the config")
         close_log(log)
         raise
-    return logged(command, tracker.identity, cfg, lambda log: body(tracker, log), start=start, exists=True)
+    return logged(command, tracker.identity, cfg, lambda log: body(tracker, log), start=start, exists=True,
+                  where=tracker.store.target)

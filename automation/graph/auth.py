@@ -5,14 +5,18 @@ A lapsed sign-in, MFA or conditional access is one line naming `graph login`, ne
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from pathlib import Path
 from typing import Callable
 
 from automation.config import Config
 from automation.errors import ConfigError, GraphError, GraphSignInExpired, require
 
+_log = logging.getLogger(__name__)
 CACHE_NAME = "graph-sign-in.bin"
+_STORE = {"lin": "keyring (libsecret)", "dar": "Keychain", "win": "DPAPI"}
 LOGIN = "ofsted-tracker graph login"
 # Entra's codes for a sign-in that needs a person again, and what to tell them.
 _WHY = {
@@ -54,20 +58,45 @@ def cache_path(cfg: Config) -> Path:
 
 
 def token_cache(cfg: Config):
-    """The persistent msal cache: encrypted, or refused unless the config allows it unencrypted."""
+    """The persistent msal cache: encrypted, or refused unless the config allows it unencrypted.
+    Its `encrypted` attribute says which (login says so)."""
     ext = require("msal_extensions", "graph", "Keeping the SharePoint sign-in")
     path = cache_path(cfg)
+    made = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
+    had = path.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        persistence = ext.build_encrypted_persistence(str(path))
+        persistence, encrypted = ext.build_encrypted_persistence(str(path)), True
     except Exception as exc:  # no DPAPI/Keychain/libsecret here (e.g. a server without a desktop keyring)
+        # The library's own text (e.g. "sudo apt install python3-gi ...") is for -v; the line is ours.
+        _log.info("no encrypted persistence for %s: %s", path, _first(exc))
         if not cfg.section("sharepoint").get("allow_unencrypted_cache"):
-            raise GraphError(f"This machine offers no encryption for the SharePoint sign-in cache "
-                             f"({_first(exc)}) — install libsecret (Linux) or run on Windows/macOS, or set "
-                             "[sharepoint] allow_unencrypted_cache = true to keep it readable by this account only.")
-        persistence = ext.FilePersistence(str(path))
+            _undo(path, had, made)
+            raise GraphError(f"This machine offers no encryption for the SharePoint sign-in cache {path} (no "
+                             f"{_STORE.get(sys.platform[:3], 'system keyring')} available) — run `{LOGIN}` on "
+                             "Windows or macOS, or install a keyring with libsecret here (Linux), or, knowingly, set "
+                             "[sharepoint] allow_unencrypted_cache = true (the cache is then readable by this account "
+                             "only); nothing was kept.")
+        persistence, encrypted = ext.FilePersistence(str(path)), False
         _owner_only(path)
-    return ext.PersistedTokenCache(persistence)
+    cache = ext.PersistedTokenCache(persistence)
+    cache.encrypted = encrypted
+    return cache
+
+
+def _undo(path: Path, had: bool, made: list[Path]) -> None:
+    """A refused cache leaves nothing behind: no empty file, no folder made for it."""
+    for leftover in () if had else (path, path.with_name(path.name + ".lockfile")):
+        try:
+            if leftover.is_file() and leftover.stat().st_size == 0:
+                leftover.unlink()
+        except OSError:
+            pass
+    for folder in made:  # innermost first
+        try:
+            folder.rmdir()
+        except OSError:
+            break
 
 
 def _owner_only(path: Path) -> None:
@@ -94,7 +123,7 @@ def public_app(cfg: Config, session, cache=None):
     except Exception as exc:  # discovery, TLS or network inside msal
         if isinstance(exc, (GraphError, ConfigError)):
             raise
-        raise GraphError(f"Cannot reach the sign-in service at {host} ({_first(exc)}) — check the network and "
+        raise GraphError(f"cannot reach the sign-in service at {_host(host)} ({_why(exc)}) — check the network and "
                          "[sharepoint] authority / ca_bundle.")
 
 
@@ -131,8 +160,8 @@ def token_provider(cfg: Config, session) -> Callable[[bool], str]:
         try:
             result = app.acquire_token_silent_with_error(scopes(cfg), account=accounts[0], force_refresh=force_refresh)
         except Exception as exc:  # the network or TLS inside msal
-            raise GraphError(f"Cannot reach the sign-in service ({_first(exc)}) — check the network; the next run "
-                             "tries again (nothing was sent or written).")
+            raise GraphError(f"cannot reach the sign-in service at {_host(settings(cfg)['authority'])} ({_why(exc)}) — "
+                             "check the network; the next run tries again (nothing was sent or written).")
         if not result or "access_token" not in result:
             raise _expired(result, who)
         return result["access_token"]
@@ -140,9 +169,9 @@ def token_provider(cfg: Config, session) -> Callable[[bool], str]:
     return token
 
 
-def login(cfg: Config, session, say: Callable[[str], None] = print) -> str:
+def login(cfg: Config, session, say: Callable[[str], None] = print, cache=None) -> str:
     """The device-code flow: say where to go and which code to enter, wait, keep the tokens. The account signed in."""
-    app = public_app(cfg, session)
+    app = public_app(cfg, session, cache)
     flow = app.initiate_device_flow(scopes=scopes(cfg))
     if "user_code" not in flow:
         raise GraphError(f"The sign-in service refused to start a device sign-in: {flow.get('error')}: "
@@ -155,6 +184,21 @@ def login(cfg: Config, session, say: Callable[[str], None] = print) -> str:
                                  f"{_first(Exception(result.get('error_description', '')))}) — run `{LOGIN}` again.")
     claims = result.get("id_token_claims") or {}
     return str(claims.get("preferred_username") or claims.get("upn") or claims.get("name") or "the account")
+
+
+def check(cfg: Config, session) -> str:
+    """Really use the sign-in: a refresh with the refresh token (not the cached access token) and one cheap
+    Graph call as the account. The account's name; raises the run's own one line when either fails."""
+    from automation.graph.client import GraphClient
+
+    sec = settings(cfg)
+    tokens = token_provider(cfg, session)
+    tokens(True)
+    client = GraphClient(sec["graph_url"], tokens, session, float(sec["timeout_seconds"]),
+                         float(sec["max_wait_seconds"]))
+    me = client.request("GET", "me", params={"$select": "userPrincipalName"},
+                        what="Checking the SharePoint sign-in (GET /me)").json()
+    return str(me.get("userPrincipalName") or "")
 
 
 def accounts(cfg: Config, session) -> list[str]:
@@ -170,6 +214,19 @@ def logout(cfg: Config, session) -> list[str]:
         app.remove_account(a)
         gone.append(a.get("username", ""))
     return gone
+
+
+def _host(url: str) -> str:
+    from automation.graph.client import host
+
+    return host(str(url).rstrip("/"))
+
+
+def _why(exc: BaseException) -> str:
+    """The network's refusal in a few words (requests' own text runs to a cut-off repr)."""
+    from automation.graph.client import why_unreachable
+
+    return why_unreachable(exc) if isinstance(exc, OSError) else _first(exc)
 
 
 def _first(exc: BaseException) -> str:

@@ -144,15 +144,15 @@ class GraphClient:
             resp = self.session.request(method, url, json=json, data=data, headers=hdrs, params=params,
                                         timeout=self.timeout)
         except requests.exceptions.SSLError as exc:
-            raise GraphError(f"TLS with {url.split('/')[2]} failed ({_first(exc)}) — check [sharepoint] ca_bundle "
+            raise GraphError(f"TLS with {host(url)} failed ({why_unreachable(exc)}) — check [sharepoint] ca_bundle "
                              "or the proxy; nothing was written.")
-        except (requests.exceptions.ConnectTimeout,) as exc:
-            raise GraphError(f"cannot reach Microsoft Graph at {url.split('/')[2]} ({_first(exc)}) — check the "
-                             "network; the next run tries again.")
+        except requests.exceptions.ConnectTimeout as exc:
+            raise GraphError(f"cannot reach {host(url)} ({why_unreachable(exc)}) — check the network; the next run "
+                             "tries again.")
         except requests.exceptions.ConnectionError as exc:
-            if "NewConnectionError" in repr(exc) or "Connection refused" in str(exc):
-                raise GraphError(f"cannot reach Microsoft Graph at {url.split('/')[2]} ({_first(exc)}) — check the "
-                                 "network; the next run tries again.")
+            if _never_connected(exc):
+                raise GraphError(f"cannot reach {host(url)} ({why_unreachable(exc)}) — check the network; the next "
+                                 "run tries again.")
             raise GraphCut(f"the connection to Microsoft Graph was cut before it answered {method} "
                            f"{url.split('?')[0].rsplit('/', 1)[-1]} ({_first(exc)}).")
         except requests.exceptions.Timeout as exc:
@@ -235,6 +235,55 @@ def _reply(resp) -> Reply:
 def _first(exc: BaseException) -> str:
     text = str(exc).strip()
     return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
+def host(url: str) -> str:
+    """The host of an absolute URL (what "cannot reach" names)."""
+    return url.split("/")[2] if "://" in url else url
+
+
+def _chain(exc: BaseException):
+    """The exception and what caused it, down to the socket (requests wraps urllib3 wraps OSError)."""
+    seen: list[BaseException] = []
+    while isinstance(exc, BaseException) and exc not in seen and len(seen) < 10:
+        seen.append(exc)
+        yield exc
+        exc = (exc.__cause__ or getattr(exc, "reason", None) or (exc.args[0] if exc.args else None)
+               or exc.__context__)
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """No connection was ever made (refused, no such name, no route): nothing was sent."""
+    import socket
+
+    names = {type(e).__name__ for e in _chain(exc)}
+    return bool(names & {"NewConnectionError", "NameResolutionError", "ConnectionRefusedError", "gaierror"}) or any(
+        isinstance(e, (ConnectionRefusedError, socket.gaierror)) for e in _chain(exc))
+
+
+def why_unreachable(exc: BaseException) -> str:
+    """A short reason in our words: connection refused / name not found / timed out / TLS: ... ."""
+    import socket
+    import ssl
+
+    for e in _chain(exc):
+        if isinstance(e, ssl.SSLCertVerificationError):
+            return f"TLS: {e.verify_message or 'certificate verify failed'}"
+        if isinstance(e, ssl.SSLError):
+            return f"TLS: {(e.reason or _first(e)).replace('_', ' ').lower()}"
+    for e in _chain(exc):
+        name = type(e).__name__
+        if isinstance(e, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(e, socket.gaierror) or name == "NameResolutionError":
+            return "name not found"
+        if isinstance(e, (TimeoutError, socket.timeout)) or "Timeout" in name:
+            return "timed out"
+        if isinstance(e, ConnectionResetError):
+            return "connection reset"
+        if isinstance(e, OSError) and e.strerror:
+            return e.strerror.lower()
+    return "no connection"
 
 
 def make_session(ca_bundle: str = ""):

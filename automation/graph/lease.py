@@ -1,7 +1,9 @@
 """One scheduler per SharePoint tracker: a lease file beside the tracker in its drive folder
 ("<tracker>.ofsted-tracker-lease.json": machine, renewed, expires), written with If-Match on its
 eTag so two machines cannot both think they hold it. Renewed by every run that reads the tracker;
-a second machine finding another's live lease is refused with one line (LeaseHeld, exit 11)."""
+a second machine finding another's live lease is refused with one line (LeaseHeld, exit 11).
+The lease is always beside the tracker where the drive says it is now: after a move, this machine's
+lease is carried across (If-None-Match, so one taken there meanwhile wins) and the old one deleted."""
 
 from __future__ import annotations
 
@@ -28,50 +30,55 @@ def lease_name(tracker_name: str) -> str:
 
 
 def _local(identity: Path) -> Path:
-    return identity.parent / "lease.json"  # this machine's note of the eTag it last wrote
+    return identity.parent / "lease.json"  # this machine's note of the lease it last wrote (eTag, id, folder)
 
 
 def hold(store, identity: Path, now: datetime, minutes: int) -> str:
-    """Take or renew the lease for this machine; the line saying so. Raises LeaseHeld. Renewed once
-    half its time has gone, so most runs spend no request on it."""
-    if not store.parent_id:
-        store.fetch_item()  # the folder the lease file lives in
+    """Take or renew the lease for this machine beside the tracker where it is now; the line saying so.
+    Raises LeaseHeld. Renewed once half its time has gone, so most runs spend no request on it; when
+    the tracker was moved since this machine's last run, the lease is carried to its new folder."""
+    parent = store.parent()  # from this run's item GET: a moved tracker's lease goes where it is now
     body = json.dumps({"machine": machine(), "renewed": now.isoformat(timespec="seconds"),
                        "expires": (now + timedelta(minutes=minutes)).isoformat(timespec="seconds"),
                        "tracker": store.name}, indent=1).encode()
-    mine, renewed = _mine(identity)
-    if mine and renewed and now - renewed < timedelta(minutes=minutes / 2):
+    note = _note(identity)
+    mine, renewed = note.get("etag", ""), _time(note.get("renewed"))
+    moved = bool(note.get("parent")) and note["parent"] != parent
+    if not moved and note.get("parent") and mine and renewed and now - renewed < timedelta(minutes=minutes / 2):
         return f"Lease on {store.name} held by {machine()} (renewed {renewed:%H:%M})."  # renewed at half-life
-    if mine:
+    if mine and not moved:
         try:
-            return _put(store, identity, body, {"If-Match": mine}, "renewed", now)
+            return _put(store, identity, body, {"If-Match": mine}, "renewed", now, note)
         except (GraphPreconditionFailed, GraphNotFound):
             pass  # changed or removed since our last write: look at it
-    current = _current(store)
+    done = "carried to the tracker's new folder" if moved else "taken"
+    current = None if moved else _current(store)
     if current is None:
-        try:
-            return _put(store, identity, body, {"If-None-Match": "*"}, "taken", now)
+        try:  # If-None-Match: a lease already there (another machine took it since the move) is never replaced
+            return _put(store, identity, body, {"If-None-Match": "*"}, done, now, note)
         except GraphPreconditionFailed:
             current = _current(store)  # another machine took it just now
             if current is None:
                 raise
     etag, lease = current
     if lease.get("machine") != machine() and _live(lease, now):
-        raise LeaseHeld(f"{store.name} is scheduled on {lease.get('machine')!r} (its lease, renewed "
+        why = ("The tracker was moved to another folder since this machine's last run, and "
+               if moved else "")
+        raise LeaseHeld(f"{why}{store.name} is scheduled on {lease.get('machine')!r} (its lease, renewed "
                         f"{_when(lease.get('renewed'))}, runs until {_when(lease.get('expires'))}) — run it there "
                         f"only: one scheduler per tracker. To move the schedule, stop it there and run "
                         f"`ofsted-tracker graph release` on that machine (or wait until the lease ends).")
     try:
-        return _put(store, identity, body, {"If-Match": etag}, "taken over" if lease.get("machine") != machine() else "renewed", now)
+        return _put(store, identity, body, {"If-Match": etag},
+                    "taken over" if lease.get("machine") != machine() else "renewed", now, note)
     except GraphPreconditionFailed:
         raise LeaseHeld(f"Another machine took the lease on {store.name} at this very moment — run it on one "
                         "machine only (one scheduler per tracker).")
 
 
 def release(store, identity: Path) -> bool:
-    """Give the lease up (this machine's only); whether there was one to give up."""
-    if not store.parent_id:
-        store.fetch_item()
+    """Give the lease up (this machine's only, beside the tracker where it is now); whether there was one."""
+    store.parent()
     current = _current(store)
     if current is None or current[1].get("machine") != machine():
         return False
@@ -84,14 +91,30 @@ def _path(store) -> str:
     return f"drives/{store.drive_id}/items/{store.parent_id}:/{quote(lease_name(store.name))}"
 
 
-def _put(store, identity: Path, body: bytes, headers: dict, done: str, now: datetime) -> str:
+def _put(store, identity: Path, body: bytes, headers: dict, done: str, now: datetime, note: dict) -> str:
     reply = store.client.request("PUT", f"{_path(store)}:/content", data=body,
                                  headers={"Content-Type": "application/json", **headers})
     raise_for(reply, f"Writing the lease on {store.name}")
-    note = _local(identity)
-    note.parent.mkdir(parents=True, exist_ok=True)
-    note.write_text(json.dumps({"etag": reply.json().get("eTag", ""), "renewed": now.isoformat()}), encoding="utf-8")
-    return f"Lease on {store.name} {done} by {machine()}."
+    got = reply.json()
+    local = _local(identity)
+    local.parent.mkdir(parents=True, exist_ok=True)
+    local.write_text(json.dumps({"etag": got.get("eTag", ""), "id": got.get("id", ""), "parent": store.parent_id,
+                                 "renewed": now.isoformat()}), encoding="utf-8")
+    line = f"Lease on {store.name} {done} by {machine()}."
+    if note.get("id") and note["id"] != got.get("id"):
+        line += _drop_old(store, note)
+    return line
+
+
+def _drop_old(store, note: dict) -> str:
+    """Delete the lease this machine wrote where the tracker was before (moved or renamed since), only
+    if it is still the one written (If-Match): never another machine's. Words for the run's line."""
+    reply = store.client.request("DELETE", f"drives/{store.drive_id}/items/{note['id']}",
+                                 headers={"If-Match": note.get("etag") or "*"})
+    if reply.ok or reply.status == 404:
+        return " Its lease in the tracker's old folder was deleted."
+    return (f" Its lease in the tracker's old folder was left there (SharePoint answered {reply.status}); "
+            "it lapses by itself.")
 
 
 def _current(store) -> tuple[str, dict] | None:
@@ -109,13 +132,20 @@ def _current(store) -> tuple[str, dict] | None:
     return meta.json().get("eTag", ""), lease if isinstance(lease, dict) else {}
 
 
-def _mine(identity: Path) -> tuple[str, datetime | None]:
-    """(eTag, when) of this machine's last lease write, from its note; ("", None) without one."""
+def _note(identity: Path) -> dict:
+    """This machine's note of its last lease write ({} without one): eTag, item id, the folder, when."""
     try:
         note = json.loads(_local(identity).read_text(encoding="utf-8"))
-        return note.get("etag", ""), datetime.fromisoformat(note["renewed"]) if note.get("renewed") else None
-    except (OSError, ValueError, AttributeError, TypeError):
-        return "", None
+        return note if isinstance(note, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _time(text) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _live(lease: dict, now: datetime) -> bool:

@@ -94,6 +94,13 @@ class GraphWorkbookStore:
         self.name = item.get("name") or self.name
         self.parent_id = (item.get("parentReference") or {}).get("id", self.parent_id)
 
+    def parent(self) -> str:
+        """The tracker's folder as the drive says now: from this run's item GET (one more GET when the
+        run has made none yet). Never remembered across runs, so a moved tracker is followed."""
+        if not self.parent_id:
+            self.fetch_item()
+        return self.parent_id
+
     @property
     def base(self) -> str:
         return f"drives/{self.drive_id}/items/{self.item_id}"

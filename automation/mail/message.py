@@ -12,6 +12,7 @@ from email.utils import format_datetime, getaddresses
 from pathlib import Path
 
 import jinja2
+from jinja2 import meta
 
 from automation.errors import MailError, TemplateError
 from automation.purposes import TEMPLATE_SUFFIX, templated
@@ -62,28 +63,41 @@ def message_key(inspection_id: str, purpose: str, recipients, version: int) -> s
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
+# The shared layout every email extends, and the fields it may use: the renderer supplies these
+# from the config for every message, so a step supplies only its own email's fields.
+LAYOUT = "_layout.html"
+LAYOUT_FIELDS = {"la_name": "[la] name", "la_phone": "[la] phone", "sender": "[mail] sender"}
+
+
+def layout_fields(cfg) -> dict:
+    """The layout's fields for every message, from the config (a Config or anything with its attributes)."""
+    return {name: getattr(cfg, name) for name in LAYOUT_FIELDS}
+
+
 class Renderer:
     """Renders one email from NAME.email.j2 in a template folder: its subject and text blocks
     as plain text (never escaped) and the rest, inside _layout.html, as escaped HTML.
 
     The folder is checked when the renderer is made, so a missing, unknown or incomplete
-    template stops the run before anything is planned, naming the file."""
+    template stops the run before anything is planned, naming the file. `layout` (see
+    layout_fields) is merged under each message's own fields; any other field a template
+    uses and the step does not supply is an error, never a blank."""
 
-    def __init__(self, folder: Path, purposes=None):
+    def __init__(self, folder: Path, purposes=None, layout: dict | None = None):
         loader = jinja2.FileSystemLoader(str(folder))
         self.folder = Path(folder)
+        self.layout = dict(layout or {})
         self.html = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined,
                                        autoescape=True, trim_blocks=True, lstrip_blocks=True)
         self.text = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined,
                                        autoescape=False, trim_blocks=True, lstrip_blocks=True,
                                        keep_trailing_newline=True)
-        problems = check_templates(self.folder, templated() if purposes is None else purposes)
-        if problems:
-            raise TemplateError("\n".join(problems))
+        check_folder(self.folder, templated() if purposes is None else purposes)
 
     def render(self, name: str, context: dict) -> tuple[str, str, str]:
         """(subject, plain text, html) for a template name (a purpose)."""
         file, part = f"{name}{TEMPLATE_SUFFIX}", "subject"
+        context = {**self.layout, **context}
         try:
             plain = self.text.get_template(file)
             subject = _block(plain, "subject", context)
@@ -111,9 +125,17 @@ _BLOCK = re.compile(r"{%[-+]?\s*block\s+(\w+)")
 _COMMENT = re.compile(r"{#.*?#}", re.S)
 
 
+def check_folder(folder: Path, purposes=None) -> None:
+    """A TemplateError (exit 6), one line per problem, unless the folder holds exactly the emails'
+    templates, each with its parts, and a layout using only the layout's fields."""
+    problems = check_templates(Path(folder), templated() if purposes is None else purposes)
+    if problems:
+        raise TemplateError("\n".join(problems))
+
+
 def check_templates(folder: Path, purposes) -> list[str]:
-    """One line per problem: a purpose without its template, a file no purpose uses, or a
-    template missing one of its parts."""
+    """One line per problem: a purpose without its template, a file no purpose uses, a
+    template missing one of its parts, or a layout that is missing or uses another field."""
     if not folder.is_dir():
         return [f"The email templates folder {folder} is missing — reinstall the tool or restore the folder."]
     wanted = {f"{p}{TEMPLATE_SUFFIX}": p for p in purposes}
@@ -131,7 +153,27 @@ def check_templates(folder: Path, purposes) -> list[str]:
             continue
         out += [f"{folder / name}: no {{% block {b} %}} ({what}) — add it."
                 for b, what in PARTS.items() if b not in blocks]
-    return out
+    return out + _check_layout(folder)
+
+
+def _check_layout(folder: Path) -> list[str]:
+    """The layout's problems: missing, or a field the renderer does not supply to every message
+    (it would fail, or need every step to pass it, only when an email is first rendered)."""
+    path = folder / LAYOUT
+    try:
+        source = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return [f"{path}: the layout every email extends is missing — restore it."]
+    except (OSError, UnicodeDecodeError) as exc:
+        return [f"{path}: cannot be read ({exc}) — save it as UTF-8 text."]
+    try:
+        used = meta.find_undeclared_variables(jinja2.Environment().parse(source))
+    except jinja2.TemplateSyntaxError as exc:
+        return [f"{path}, line {exc.lineno}: {exc.message} — correct the template."]
+    given = ", ".join(LAYOUT_FIELDS)
+    return [f"{path}: uses {{{{ {name} }}}}, which is not a layout field (one of {given}, from the config) — "
+            "use one of those, or move it into a block each email fills in."
+            for name in sorted(set(used) - set(LAYOUT_FIELDS))]
 
 
 def _block(template: jinja2.Template, name: str, context: dict) -> str:
