@@ -84,7 +84,8 @@ class LeaseHeld(TrackerError):
 
 
 class TemplateError(TrackerError):
-    """An email or workbook template is missing or refers to an unknown field."""
+    """An email or workbook template is missing or refers to an unknown field, or an email's
+    purpose, template and step do not match (automation/purposes.py, email_templates/, automation/steps/)."""
 
     exit_code = 6
 

@@ -89,7 +89,7 @@ def logged(command: str, workbook: Path, cfg: Config, body: Callable[[logging.Lo
         return body(_logger())
     log = open_log(log_path(workbook, cfg), max_bytes, backups)
     log.info("%s start: ofsted-tracker %s; %s; config %s%s", command, __version__,
-             f"tracker {_address(where)}" if where else f"workbook {workbook.resolve()}", _config_path(cfg),
+             f"tracker {where}" if where else f"workbook {workbook.resolve()}", _config_path(cfg),
              f"; {start}" if start else "")
     try:
         code = body(log)
@@ -111,11 +111,6 @@ def logged(command: str, workbook: Path, cfg: Config, body: Callable[[logging.Lo
         return code
     finally:
         close_log(log)
-
-
-def _address(where: str) -> str:
-    """A SharePoint URL without its query (a sharing link's ?e=… is a key of sorts), or drive:/item:."""
-    return where.split("?", 1)[0].split("#", 1)[0]
 
 
 def _config_path(cfg: Config) -> str:

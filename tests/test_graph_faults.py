@@ -204,3 +204,35 @@ def test_a_lapsed_lease_is_taken_over_and_the_old_machine_then_refused(tmp_path,
     back = run(a, tmp_path, now="2026-11-16T13:20", env={"OFSTED_TRACKER_MACHINE_NAME": "SCHED-01"})
     assert back.returncode == 11, back.stdout + back.stderr
     assert "SCHED-02" in _one_line(back)
+
+
+def test_a_moved_tracker_takes_its_lease_and_generated_files_to_its_new_folder(tmp_path, drive, cfg, tracker):
+    a = {"OFSTED_TRACKER_MACHINE_NAME": "SCHED-01"}
+    assert run(cfg, tmp_path, env=a).returncode == 0
+    assert "Tracker.ofsted-tracker-lease.json" in drive.files("")
+    drive.move_file("Archive")  # someone moves the tracker to another folder (its id stays)
+    moved = run(cfg, tmp_path, "--force", now="2026-11-16T13:10", env=a)
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    there = drive.files("Archive")
+    assert b"SCHED-01" in there["Tracker.ofsted-tracker-lease.json"]  # the lease is beside it where it is now
+    assert "Tracker.ofsted-tracker-lease.json" not in drive.files(""), "the old folder's lease was deleted"
+    assert "reports/Tracker oversight.xlsx" in there  # generated files go beside it there too
+    assert "reports/Tracker oversight.xlsx" in drive.files(""), "the old folder's files are left as they were"
+    assert "moved to another folder" in moved.stdout
+    again = run(cfg, tmp_path, "--force", now="2026-11-16T13:15", env=a)
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_a_machine_that_took_the_lease_beside_a_moved_tracker_refuses_the_first(tmp_path, drive, cfg, tracker):
+    assert run(cfg, tmp_path, env={"OFSTED_TRACKER_MACHINE_NAME": "SCHED-01"}).returncode == 0
+    drive.move_file("Archive")
+    # Between the move and SCHED-01's next run, SCHED-02 starts: no lease beside the moved tracker, so it takes one.
+    other = write_config(tmp_path / "other.toml", drive, tmp_path / "sp2")
+    login(other, tmp_path)
+    took = run(other, tmp_path, now="2026-11-16T13:10", env={"OFSTED_TRACKER_MACHINE_NAME": "SCHED-02"})
+    assert took.returncode == 0, took.stdout + took.stderr
+    back = run(cfg, tmp_path, "--force", now="2026-11-16T13:15", env={"OFSTED_TRACKER_MACHINE_NAME": "SCHED-01"})
+    assert back.returncode == 11, back.stdout + back.stderr
+    line = _one_line(back)
+    assert "SCHED-02" in line and "moved to another folder" in line
+    assert b"SCHED-02" in drive.files("Archive")["Tracker.ofsted-tracker-lease.json"]

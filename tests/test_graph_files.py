@@ -160,3 +160,104 @@ def test_when_sharepoint_itself_fails_the_other_files_wait_for_the_next_run(site
     again = run(cfg, tmp, "2026-11-16T12:40", "--force")
     assert again.returncode == 0, again.stdout + again.stderr
     assert {"HMI summary a.html", "HMI summary b.html"} <= set(drive.files("reports"))
+
+
+# --- files people edit on SharePoint (learning-review checklists, forms) are never replaced there ----------
+
+def _column(drive, sheet: str, header: str) -> str:
+    from openpyxl.utils import get_column_letter
+
+    ws = drive.workbook()[sheet]
+    return get_column_letter(next(c.column for c in ws[1] if c.value == header))
+
+
+def _type_in(path: Path, sheet: str, cell: str, value) -> None:
+    """A reviewer types into the workbook on SharePoint (Excel for the web saves it there)."""
+    wb = openpyxl.load_workbook(path)
+    wb[sheet][cell] = value
+    wb.save(path)
+
+
+@pytest.fixture
+def review_site(tmp_path):
+    """The tracker in its SharePoint folder with a learning review requested, signed in."""
+    (tmp_path / "site").mkdir()
+    tracker = write_tracker(tmp_path / "site" / "Ofsted tracker.xlsx",
+                            inspections=[inspection(**{"Lead inspector": "Ivy Inspector", "Learning review": "Requested"})])
+    with GraphDrive(tracker) as drive:
+        cfg = sharepoint_config(tmp_path / "config.toml", drive, tmp_path / "here", tmp_path / "outbox")
+        sign_in(cfg, tmp_path)
+        yield drive, cfg, tmp_path
+        assert drive.state.errors == []
+
+
+def test_a_reviewers_edit_of_a_checklist_on_sharepoint_survives_the_next_run_and_is_worked_on(review_site):
+    drive, cfg, tmp = review_site
+    first = run(cfg, tmp, CONTACT_PLAN)
+    assert first.returncode == 0, first.stdout + first.stderr
+    [name] = drive.files("reviews")  # the checklist went up beside the tracker
+    remote = drive.root / "reviews" / name
+    _type_in(remote, "Checklist", "A8", "Reviewer: the contact plan went late; ask the DSL why.")
+    drive.edit("Inspections", f"{_column(drive, 'Inspections', 'Learning review')}2", "In progress")
+
+    again = run(cfg, tmp, LAST_DAY)  # more emails go: the review's Timeline and Email log are refreshed
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"Checklist {name} fetched from SharePoint" in again.stdout
+    assert "brought up to date" in again.stdout  # the run refreshed it ...
+    wb = openpyxl.load_workbook(remote)  # ... on SharePoint's copy, the reviewer's words kept
+    assert wb["Checklist"]["A8"].value == "Reviewer: the contact plan went late; ask the DSL why."
+    local = local_root(tmp / "here", drive) / "reviews" / name
+    assert local.read_bytes() == remote.read_bytes()
+
+
+def test_a_fresh_machine_never_replaces_a_checklist_or_form_on_sharepoint(review_site):
+    drive, cfg, tmp = review_site
+    assert run(cfg, tmp, CONTACT_PLAN).returncode == 0
+    assert run(cfg, tmp, LAST_DAY).returncode == 0  # the form and the checklist are up
+    [checklist] = drive.files("reviews")
+    _type_in(drive.root / "reviews" / checklist, "Checklist", "A8", "Reviewer's finding")
+    fill(drive.root / "forms" / FORM, DONE)
+    before = {**{f"forms/{k}": v for k, v in drive.files("forms").items()},
+              **{f"reviews/{k}": v for k, v in drive.files("reviews").items()}}
+
+    # The same schedule started again with an empty local folder (a rebuilt machine, say).
+    fresh = sharepoint_config(tmp / "fresh.toml", drive, tmp / "fresh", tmp / "outbox2")
+    sign_in(fresh, tmp)
+    p = run(fresh, tmp, NEXT_DAY)
+    assert p.returncode == 0, p.stdout + p.stderr
+    after = {**{f"forms/{k}": v for k, v in drive.files("forms").items()},
+             **{f"reviews/{k}": v for k, v in drive.files("reviews").items()}}
+    assert after == before, "nothing people edit on SharePoint was replaced"
+    mine = local_root(tmp / "fresh", drive)
+    assert all((mine / rel).read_bytes() == data for rel, data in before.items())  # the run worked on those
+
+
+def test_a_file_never_seen_here_that_exists_on_sharepoint_is_fetched_not_replaced(site):
+    from automation.graph.client import GraphClient
+    from automation.graph.files import DriveFolder
+
+    drive, cfg, tmp = site
+    theirs = b"filled in on SharePoint"
+    drive.folder("reviews")
+    (drive.root / "reviews" / "OFS-1 checklist.xlsx").write_bytes(theirs)
+    root = tmp / "machine"
+    (root / "reviews").mkdir(parents=True)
+    (root / "reviews" / "OFS-1 checklist.xlsx").write_bytes(b"made here, never pushed")
+    (root / "reports").mkdir()
+    (root / "reports" / "summary.html").write_bytes(b"<p>ours</p>")
+    (drive.root / "reports").mkdir()
+    (drive.root / "reports" / "summary.html").write_bytes(b"<p>old</p>")
+    client = GraphClient(drive.base_url, lambda refresh: drive.token(), drive.session(), max_wait=5)
+    folder = DriveFolder(client, drive.drive_id, drive.item()["parentReference"]["id"], root, tmp / "state.json")
+    moved = folder.push(sorted(root.rglob("*.*")), lambda rel: rel.startswith("reviews/"))
+    assert moved.kept == ["reviews/OFS-1 checklist.xlsx"] and moved.done == ["reports/summary.html"]
+    assert (drive.root / "reviews" / "OFS-1 checklist.xlsx").read_bytes() == theirs  # never replaced there
+    assert (root / "reviews" / "OFS-1 checklist.xlsx").read_bytes() == theirs  # and this machine works on it
+    assert (drive.root / "reports" / "summary.html").read_bytes() == b"<p>ours</p>"  # the tool's own: replaced
+
+    # Changed on SharePoint after this machine last saw it: If-Match fails, theirs comes down again.
+    (drive.root / "reviews" / "OFS-1 checklist.xlsx").write_bytes(b"edited again there")  # its eTag moves on
+    (root / "reviews" / "OFS-1 checklist.xlsx").write_bytes(b"refreshed here")
+    moved = folder.push([root / "reviews" / "OFS-1 checklist.xlsx"], lambda rel: True)
+    assert moved.kept == ["reviews/OFS-1 checklist.xlsx"]
+    assert (drive.root / "reviews" / "OFS-1 checklist.xlsx").read_bytes() == b"edited again there"

@@ -16,7 +16,7 @@ from automation.errors import ConfigError, GraphError, GraphSignInExpired, requi
 
 _log = logging.getLogger(__name__)
 CACHE_NAME = "graph-sign-in.bin"
-_STORE = {"lin": "keyring (libsecret)", "dar": "Keychain", "win": "DPAPI"}
+_STORE = {"lin": "libsecret keyring", "dar": "Keychain", "win": "DPAPI"}  # what encrypts the cache where
 LOGIN = "ofsted-tracker graph login"
 # Entra's codes for a sign-in that needs a person again, and what to tell them.
 _WHY = {
@@ -73,7 +73,7 @@ def token_cache(cfg: Config):
         if not cfg.section("sharepoint").get("allow_unencrypted_cache"):
             _undo(path, had, made)
             raise GraphError(f"This machine offers no encryption for the SharePoint sign-in cache {path} (no "
-                             f"{_STORE.get(sys.platform[:3], 'system keyring')} available) — run `{LOGIN}` on "
+                             f"{_STORE.get(sys.platform[:3], 'system keyring')} found) — run `{LOGIN}` on "
                              "Windows or macOS, or install a keyring with libsecret here (Linux), or, knowingly, set "
                              "[sharepoint] allow_unencrypted_cache = true (the cache is then readable by this account "
                              "only); nothing was kept.")

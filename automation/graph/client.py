@@ -73,8 +73,9 @@ def raise_for(reply: Reply, what: str) -> Reply:
         raise GraphForbidden(f"{what}: the signed-in account has no access ({why}) — give the service account edit "
                              "rights on the tracker and its folder (or check the app's delegated permissions).")
     if s in (409, 423):
+        # No "the next run ..." here: the run's summary says what happens next (and says it once).
         raise GraphLocked(f"{what}: the tracker is locked or in an editing conflict ({why}) — nothing more was "
-                          "written; the next run writes the rest (if it stays locked, check it is not checked out).")
+                          "written (if it stays locked, check it is not checked out or open exclusively).")
     if s == 412:
         raise GraphPreconditionFailed(f"{what}: changed by someone else meanwhile ({why}).")
     if s == 401:

@@ -1,8 +1,11 @@
 """Generated files beside a SharePoint tracker (edge): what the run makes locally under the
 store's local folder (feedback forms, checklists, the oversight workbook, summaries) pushed
 to the folder of the same relative name beside the tracker on the drive, and the forms
-folder pulled back before completed forms are read. Only what changed moves: a state file
-keeps each file's hash (local side) and the drive's eTag/cTag (remote side)."""
+folders people edit there (forms, checklists) pulled back before the run reads or refreshes them.
+Only what changed moves: a state file keeps each file's hash (local side) and the drive's eTag/cTag
+(remote side). A file people edit is never replaced once it changed on SharePoint: it goes up with
+If-Match on the eTag last seen, or (never seen) with conflictBehavior "fail", and when SharePoint's
+copy won, that copy comes down instead. The tool's own output (oversight, summaries) is replaced."""
 
 from __future__ import annotations
 
@@ -41,6 +44,11 @@ class Moved:
 
     done: list[str] = field(default_factory=list)  # relative paths uploaded / downloaded
     failed: list[Failure] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # not uploaded: SharePoint's copy (changed there) came down
+
+
+class _Theirs(Exception):
+    """The file on SharePoint is not the one this machine last saw (409 exists / 412 changed)."""
 
 
 def _sha256(path: Path) -> str:
@@ -62,6 +70,21 @@ class DriveFolder:
         self.client, self.drive, self.parent = client, drive_id, parent_id
         self.root, self.state_path, self.chunk = Path(root), Path(state), chunk
         self.state = self._read_state()
+        self.moved_from = ""  # the tracker's folder at the last run, when it has been moved since
+        self._follow(parent_id)
+
+    def _follow(self, parent_id: str) -> None:
+        """The state is about the folder the tracker was in; moved since, it starts afresh beside it
+        where it is now (every file goes up there; the old folder's files are left as they are)."""
+        if not parent_id:  # not known yet (the skip check's listing): the state as it is
+            return
+        was = self.state.get("parent")
+        if was and was != parent_id:
+            self.moved_from = was
+            self.state = {"files": {}, "folders": {}}
+        if was != parent_id:
+            self.state["parent"] = parent_id
+            self._save_state()
 
     # ---- state ------------------------------------------------------------------------
     def _read_state(self) -> dict:
@@ -99,17 +122,24 @@ class DriveFolder:
             out.append(p)
         return out
 
-    def push(self, paths) -> Moved:
+    def push(self, paths, edited=lambda rel: False) -> Moved:
         """Upload each file that changed since its last push, to the same relative folder
-        beside the tracker (made if missing); a failure stays "not pushed" for the next run."""
+        beside the tracker (made if missing); a failure stays "not pushed" for the next run.
+        `edited(rel)`: a file people edit there, which never replaces a copy changed on SharePoint."""
         moved = Moved()
         todo = self.changed(list(paths))
         for i, p in enumerate(todo):
             rel = self.rel(p)
             st = p.stat()
-            entry = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": _sha256(p), "pushed": False}
+            last = self.state["files"].get(rel) or {}
+            seen = {k: last[k] for k in ("id", "eTag", "cTag") if last.get(k)}  # as last seen on SharePoint
+            entry = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": _sha256(p), "pushed": False, **seen}
+            guard = ({"If-Match": seen["eTag"]} if seen.get("eTag") else {CONFLICT: "fail"}) if edited(rel) else {}
             try:
-                item = self._upload(rel, p, st.st_size)
+                item = self._guarded(rel, p, st.st_size, guard)
+                if item is None:  # SharePoint's copy came down instead (state recorded by the download)
+                    moved.kept.append(rel)
+                    continue
             except (TrackerError, OSError) as exc:  # Graph's refusal (GraphLocked is a WorkbookLocked), a local read
                 entry["error"] = str(exc)
                 moved.failed.append(Failure(rel, str(exc)))
@@ -127,25 +157,51 @@ class DriveFolder:
             self._save_state()  # after each file: a run cut short still knows what went
         return moved
 
-    def _upload(self, rel: str, path: Path, size: int) -> dict:
+    def _upload(self, rel: str, path: Path, size: int, guard: dict) -> dict:
         folder, name = str(PurePosixPath(rel).parent), PurePosixPath(rel).name
         parent = self.folder_id(folder, create=True)
         try:
-            return self._send(parent, name, path, size)
+            return self._send(parent, name, path, size, guard)
         except GraphNotFound:  # the folder was deleted or moved since it was remembered: find or make it again
             self.state["folders"].pop(folder, None)
-            return self._send(self.folder_id(folder, create=True), name, path, size)
+            return self._send(self.folder_id(folder, create=True), name, path, size, guard)
 
-    def _send(self, parent: str, name: str, path: Path, size: int) -> dict:
+    def _send(self, parent: str, name: str, path: Path, size: int, guard: dict) -> dict:
+        """Upload one file; guard: {} (replace), {CONFLICT: "fail"} (only if new) or {"If-Match": eTag}.
+        Raises _Theirs when SharePoint's copy is not the one last seen."""
         where, what = f"drives/{self.drive}/items/{parent}:/{quote(name)}:", f"uploading {name}"
+        behaviour = guard.get(CONFLICT, "replace")
+        match = {"If-Match": guard["If-Match"]} if "If-Match" in guard else {}
         if size <= SIMPLE_MAX:
-            return self.client.request("PUT", f"{where}/content", params={CONFLICT: "replace"}, data=path.read_bytes(),
-                                       headers={"Content-Type": "application/octet-stream"}, what=what).json()
-        made = self.client.request("POST", f"{where}/createUploadSession", json={"item": {CONFLICT: "replace"}},
-                                   what=what).json()
-        return self._chunks(made["uploadUrl"], path, size, what)
+            reply = self.client.request("PUT", f"{where}/content", params={CONFLICT: behaviour}, data=path.read_bytes(),
+                                        headers={"Content-Type": "application/octet-stream", **match})
+            return _mine(reply, what, bool(guard)).json()
+        made = _mine(self.client.request("POST", f"{where}/createUploadSession", headers=match,
+                                         json={"item": {CONFLICT: behaviour}}), what, bool(guard)).json()
+        return self._chunks(made["uploadUrl"], path, size, what, bool(guard))
 
-    def _chunks(self, url: str, path: Path, size: int, what: str) -> dict:
+    def _guarded(self, rel: str, path: Path, size: int, guard: dict) -> dict | None:
+        """The driveItem uploaded, or None when SharePoint's copy won and came down over this machine's."""
+        try:
+            return self._upload(rel, path, size, guard)
+        except _Theirs:
+            pass
+        try:
+            self._take_theirs(rel, path)
+            return None
+        except GraphNotFound:  # changed there, then deleted: this machine's copy goes up, as a new file
+            if "If-Match" not in guard:
+                raise
+        return self._guarded(rel, path, size, {CONFLICT: "fail"})
+
+    def _take_theirs(self, rel: str, path: Path) -> None:
+        """SharePoint's copy of a file people edit, over this machine's (which is not uploaded)."""
+        folder, name = str(PurePosixPath(rel).parent), PurePosixPath(rel).name
+        reply = self.client.request("GET", f"drives/{self.drive}/items/{self.folder_id(folder)}:/{quote(name)}",
+                                    params={"$select": LISTED}, what=f"finding {name} on SharePoint")
+        self._fetch(reply.json(), path, rel)
+
+    def _chunks(self, url: str, path: Path, size: int, what: str, guarded: bool = False) -> dict:
         """PUT the file to the upload session in chunks (no Authorization header: the URL is
         the credential); the last answer is the driveItem."""
         start = 0
@@ -159,6 +215,7 @@ class DriveFolder:
                                                      "Content-Length": str(len(data))})
                 if reply.status in (200, 201):
                     return reply.json()
+                _mine(reply, what, guarded)  # a conflict at the end (the file exists / changed there) or a refusal
                 ranges = reply.json().get("nextExpectedRanges") or [f"{end + 1}-"]
                 start = int(str(ranges[0]).split("-")[0])
                 if start >= size:
@@ -236,23 +293,35 @@ class DriveFolder:
             if entry and entry.get("cTag") == item.get("cTag") and (Path(local) / name).exists():
                 continue
             try:
-                dest = file_in(local, name)
-                data = self.client.request("GET", f"drives/{self.drive}/items/{item['id']}/content",
-                                           what=f"downloading {name}").body
-                if not isinstance(data, bytes):
-                    raise GraphError(f"downloading {name}: SharePoint answered without the file's content — "
-                                     "the next run tries again.")
-                _write_atomic(dest, data)
+                self._fetch(item, file_in(local, name), rel)
             except (TrackerError, OSError) as exc:
                 moved.failed.append(Failure(rel, str(exc)))
                 continue
-            st = dest.stat()  # as if pushed: the same bytes as SharePoint's, so they never go back up
-            self.state["files"][rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "pushed": True,
-                                        "sha256": hashlib.sha256(data).hexdigest(), "id": item["id"],
-                                        "eTag": item.get("eTag"), "cTag": item.get("cTag")}
-            self._save_state()
             moved.done.append(rel)
         return moved
+
+    def _fetch(self, item: dict, dest: Path, rel: str) -> None:
+        """Download a driveItem over the local file and remember it as SharePoint has it."""
+        name = item.get("name", dest.name)
+        data = self.client.request("GET", f"drives/{self.drive}/items/{item['id']}/content",
+                                   what=f"downloading {name}").body
+        if not isinstance(data, bytes):
+            raise GraphError(f"downloading {name}: SharePoint answered without the file's content — "
+                             "the next run tries again.")
+        _write_atomic(dest, data)
+        st = dest.stat()  # as if pushed: the same bytes as SharePoint's, so they never go back up
+        self.state["files"][rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "pushed": True,
+                                    "sha256": hashlib.sha256(data).hexdigest(), "id": item["id"],
+                                    "eTag": item.get("eTag"), "cTag": item.get("cTag")}
+        self._save_state()
+
+
+def _mine(reply, what: str, guarded: bool):
+    """The reply of an upload; for a guarded one, _Theirs when the file exists there (409
+    nameAlreadyExists, "fail") or changed there (412 on If-Match); else the mapped error."""
+    if guarded and (reply.status == 412 or (reply.status == 409 and "namealreadyexists" in str(reply.body).lower())):
+        raise _Theirs(what)
+    return raise_for(reply, what)
 
 
 def _about_graph(exc: Exception) -> bool:

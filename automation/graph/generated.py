@@ -1,6 +1,7 @@
 """The run's hook for a SharePoint tracker's generated files (edge): before planning, pull the
-feedback forms folder so forms completed on SharePoint are read; after files are written,
-push the forms, checklists, oversight workbook and summaries beside the tracker. Nothing
+folders people edit there (feedback forms, learning-review checklists) so the run reads and
+refreshes SharePoint's copies; after files are written, push the forms, checklists, oversight
+workbook and summaries beside the tracker where it is now. Nothing
 silent: a file that did not move is a Problem (when the tracker is still to be written),
 a line in the run's summary and files_failed (exit 1), and is retried on the next run."""
 
@@ -27,7 +28,7 @@ class GeneratedFiles:
     cfg: Config
     failed: list[str] = field(default_factory=list)  # lines for the summary and files_failed
     notes: list[str] = field(default_factory=list)
-    forms_read: bool = False  # the forms folder was listed: a new form may go up without replacing one
+    read: set[Path] = field(default_factory=set)  # folders people edit, listed: their new files may go up
     tried: set[str] = field(default_factory=set)  # failed this run already: not tried twice in one run
     pushed: list[str] = field(default_factory=list)  # uploaded this run
 
@@ -35,24 +36,40 @@ class GeneratedFiles:
     def forms(self) -> Path:
         return self.cfg.resolve(self.workbook, self.cfg.forms_dir)
 
+    @property
+    def reviews(self) -> Path:
+        return report_paths(self.cfg, self.workbook).reviews
+
+    @property
+    def forms_read(self) -> bool:
+        return self.forms in self.read
+
     def pull_forms(self, ctx: Context) -> None:
-        """Bring down the forms whose content changed on SharePoint, before they are read."""
-        if not self._inside(self.forms):  # an absolute [feedback_forms] folder elsewhere: local forms only
-            self.forms_read = True
+        """Bring down the forms and checklists whose content changed on SharePoint, before the run
+        reads the forms and refreshes the checklists (so it works on SharePoint's copies)."""
+        if self.drive.moved_from:
+            self.notes.append("The tracker was moved to another folder since the last run: its generated files now "
+                              "go beside it there; those in its old folder are left as they are.")
+        self._pull(ctx, self.forms, "Feedback forms", "Feedback form", "completed forms there are read, and new "
+                   "forms uploaded")
+        self._pull(ctx, self.reviews, "Learning reviews", "Checklist", "reviewers' edits there are kept, and new "
+                   "checklists uploaded")
+
+    def _pull(self, ctx: Context, folder: Path, sheet: str, one: str, then: str) -> None:
+        if not self._inside(folder):  # an absolute folder elsewhere: this machine's files only
+            self.read.add(folder)
             return
         try:
-            moved = self.drive.pull(self.forms)
+            moved = self.drive.pull(folder)
         except (TrackerError, OSError) as exc:
-            line = (f"Feedback forms on SharePoint not read: {exc} Completed forms there are read, and new "
-                    "forms uploaded, by the next run.")
-            self.failed.append(line)
-            ctx.tracker.problems.append(Problem("warning", "Feedback forms", None, None, self._remote(self.forms),
-                                                f"the forms folder beside the tracker could not be read ({exc})",
-                                                RETRY + " (completed forms there are read then)."))
+            self.failed.append(f"{sheet} on SharePoint not read: {exc} By the next run, {then}.")
+            ctx.tracker.problems.append(Problem("warning", sheet, None, None, self._remote(folder),
+                                                f"the {self._remote(folder)} folder beside the tracker could not be "
+                                                f"read ({exc})", f"{RETRY} ({then} then)."))
             return
-        self.forms_read = True
+        self.read.add(folder)
         for rel in moved.done:
-            ctx.notes.append(f"Feedback form {Path(rel).name} fetched from SharePoint (changed there).")
+            ctx.notes.append(f"{one} {Path(rel).name} fetched from SharePoint (changed there).")
         for f in moved.failed:
             self._failed(f, ctx.tracker.problems, "fetched from")
 
@@ -60,7 +77,11 @@ class GeneratedFiles:
         """Upload every generated file that changed; failures go to `problems` when given
         (the tracker is still to be written) and always to the summary. Returns the pushed paths."""
         todo = [p for p in self.local_files() if self.drive.rel(p) not in self.tried]
-        moved = self.drive.push(todo)
+        edited = {self._remote(f) + "/" for f in (self.forms, self.reviews)}
+        moved = self.drive.push(todo, lambda rel: any(rel.startswith(d) for d in edited))
+        for rel in moved.kept:
+            self.notes.append(f"{rel} was changed on SharePoint: that copy is kept, and replaced this machine's "
+                              "(not uploaded over it).")
         for f in moved.failed:
             self.tried.add(f.path)
             self._failed(f, problems, "uploaded to")
@@ -75,10 +96,10 @@ class GeneratedFiles:
         return lines + self.notes + self.failed
 
     def local_files(self) -> list[Path]:
-        """The tool's files under the local folder: forms (once the SharePoint folder was read,
-        so a new form never replaces one filled in there), checklists, oversight, summaries."""
+        """The tool's files under the local folder: forms and checklists (once their SharePoint folder
+        was read, so one filled in there is never replaced), oversight, summaries."""
         paths = report_paths(self.cfg, self.workbook)
-        folders = [paths.reviews, paths.summaries] + ([self.forms] if self.forms_read else [])
+        folders = [paths.summaries] + [f for f in (self.forms, paths.reviews) if f in self.read]
         files = {paths.oversight} if paths.oversight.is_file() else set()
         for folder in folders:
             if folder.is_dir():
@@ -119,6 +140,5 @@ def for_run(store, cfg: Config) -> GeneratedFiles | None:
         return None
     if not isinstance(store, GraphWorkbookStore):
         return None
-    if not store.parent_id:  # the tracker's folder is named by its driveItem: one GET when not seen yet
-        store.fetch_item()
+    store.parent()  # where the tracker is now (this run's item GET): a moved tracker's files follow it
     return GeneratedFiles(drive_folder(store, cfg), Path(store.identity), cfg)

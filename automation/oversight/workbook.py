@@ -13,6 +13,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 
 from automation.oversight.figures import Facts, Table, breakdown, table
+from automation.oversight.sheetxml import OversightBook
 from automation.rules import Rules
 from automation.safefiles import put, put_at
 
@@ -79,7 +80,7 @@ def _widths(ws, first: int, rest: int, n: int) -> None:
         ws.column_dimensions[get_column_letter(c)].width = rest
 
 
-def build_oversight(facts: list[Facts], rules: Rules, now: datetime, la_name: str, source: str) -> Workbook:
+def build_oversight(facts: list[Facts], rules: Rules, now: datetime, la_name: str, source: str) -> OversightBook:
     """The oversight workbook (in memory): Dashboard, By term, By district, By SIM, Inspections."""
     wb = Workbook()
     dash = wb.active
@@ -136,7 +137,8 @@ def build_oversight(facts: list[Facts], rules: Rules, now: datetime, la_name: st
             if ch is not None:
                 ws.add_chart(ch, f"{'A' if i % 2 == 0 else 'I'}{where['last'] + 3 + CHART_ROWS * (i // 2)}")
 
-    _detail(wb.create_sheet("Inspections"), facts)
+    detail = wb.create_sheet("Inspections")
+    rest = _detail(detail, facts)
     for sheet in wb.worksheets:
         sheet.page_setup.orientation = "landscape"
         sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
@@ -144,7 +146,7 @@ def build_oversight(facts: list[Facts], rules: Rules, now: datetime, la_name: st
         sheet.page_setup.fitToHeight = 0
     wb.properties.creator = "ofsted-tracker"
     wb.properties.title = "Ofsted inspections: leadership oversight"
-    return wb
+    return OversightBook(wb, detail, rest)
 
 
 def _terms_text(rules: Rules) -> str:
@@ -157,7 +159,9 @@ def _outcome_columns(rules: Rules, facts: list[Facts]) -> tuple[str, ...]:
     return (labels.category, labels.adverse, labels.fine, labels.none)
 
 
-def _detail(ws, facts: list[Facts]) -> None:
+def _detail(ws, facts: list[Facts]) -> list[list]:
+    """The Inspections sheet's header and first row; returns the values of the rows after it,
+    which OversightBook.save writes straight as sheet XML."""
     # The newest inspections only: the tracker holds them all, and a sheet of tens of
     # thousands of rows would make every rebuild slow for no reader's benefit.
     if len(facts) > DETAIL_LIMIT:
@@ -168,16 +172,24 @@ def _detail(ws, facts: list[Facts]) -> None:
         cell.alignment = Alignment(wrap_text=True, vertical="center")
         ws.column_dimensions[get_column_letter(c)].width = width
     ws.row_dimensions[1].height = 45
-    for r, f in enumerate(facts, start=2):
-        for c, (_, attr, _) in enumerate(DETAIL, start=1):
-            v = getattr(f, attr)
-            if isinstance(v, bool):
-                v = "Yes" if v else "No"
-            elif isinstance(v, datetime):
-                v = v.replace(tzinfo=None)
-            cell = put_at(ws, r, c, v)
-            if isinstance(v, datetime):
-                cell.number_format = "dd/mm/yyyy hh:mm"
+    rows = [_detail_values(f) for f in facts]
+    for c, v in enumerate(rows[0] if rows else (), start=1):
+        cell = put_at(ws, 2, c, v)
+        if isinstance(v, datetime):
+            cell.number_format = "dd/mm/yyyy hh:mm"
     ws.freeze_panes = "B2"
     if facts:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(DETAIL))}{len(facts) + 1}"
+    return rows[1:]
+
+
+def _detail_values(f: Facts) -> list:
+    out = []
+    for _, attr, _ in DETAIL:
+        v = getattr(f, attr)
+        if isinstance(v, bool):
+            v = "Yes" if v else "No"
+        elif isinstance(v, datetime):
+            v = v.replace(tzinfo=None)
+        out.append(v)
+    return out

@@ -10,7 +10,7 @@ from automation.calendar import WorkingCalendar
 from automation.mail.journal import Record
 from automation.model import FollowUp, Inspection, School, Staff
 from automation.mail.states import DONE_FOR_HISTORY as SENT_STATES  # what the LA did
-from automation.plan.contact import build_plan, inspection_days
+from automation.plan.contact import inspection_days, keep_in_touch_calls
 from automation.purposes import Purpose
 from automation.rules_schema import ContactPlanFile, LearningReviewFile
 
@@ -85,11 +85,8 @@ def keep_in_touch_points(insp: Inspection, school: School, contact_rules: Contac
                          staff: dict[str, Staff] | None = None) -> list[tuple[datetime, str]]:
     """Every keep-in-touch point the contact plan promised this school, in time order: the plan's
     own calls, so a point whose `applies` leaves the school out (an offer-only academy) is not counted."""
-    known = dict(staff or {})
-    for name, role in ((school.sim, "SIM"), (school.ai, "AI")):
-        known.setdefault(name, Staff(name, role, ""))  # only the names are needed here
-    plan = build_plan(insp, school, known, None, contact_rules, cal)
-    return sorted((c.start, c.label) for c in plan.calls)
+    ai = (staff or {}).get(school.ai) or Staff(school.ai, "AI", "")  # only the name is needed here
+    return sorted((c.start, c.label) for c in keep_in_touch_calls(insp, school, ai, contact_rules, cal))
 
 
 def expected_publication(review_rules: LearningReviewFile) -> int:
