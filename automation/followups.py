@@ -69,20 +69,12 @@ def action_rules(rules: Rules) -> list[ActionRule]:
     """The follow-up rules, checked (errors name the rule and key)."""
     out = []
     named = named_conditions(rules)
-    for i, a in enumerate(rules.extra.get("follow_ups", {}).get("action", []), start=1):
-        rid = a.get("id") or f"#{i}"
-        check(a.get("applies"), f"Rules file follow_ups.toml, action '{rid}', applies", FACTS, named)
-        try:
-            anchor = a.get("anchor", "last_day")
-            if anchor not in ANCHORS:
-                raise ConfigError(f"Rules file follow_ups.toml, action '{rid}': anchor {anchor!r} is not one of {', '.join(ANCHORS)}.")
-            out.append(ActionRule(rid, a["action"], a["owner"], _conds(rid, "when", a["when"]),
-                                  _conds(rid, "done_when", a.get("done_when")), anchor,
-                                  int(a.get("working_days", 0)), int(a.get("months", 0)),
-                                  max(1, int(a.get("repeat", 1))), int(a.get("every_working_days", 5)), a.get("reason", ""),
-                                  a.get("applies"), bool(a.get("school_days", False))))
-        except KeyError as exc:
-            raise ConfigError(f"Rules file follow_ups.toml, action '{rid}' lacks the key {exc} — compare it with the shipped copy.")
+    # Keys, kinds and the anchor were checked against the file's model as the rules were loaded.
+    for a in rules.follow_ups.action:
+        check(a.applies, f"Rules file follow_ups.toml, action '{a.id}', applies", FACTS, named)
+        out.append(ActionRule(a.id, a.action, a.owner, _conds(a.id, "when", a.when), _conds(a.id, "done_when", a.done_when),
+                              a.anchor, a.working_days, a.months, a.repeat, a.every_working_days, a.reason, a.applies,
+                              a.school_days))
     return out
 
 
@@ -142,7 +134,7 @@ def subject(insp: Inspection, rules: Rules, last_day: date, today: date, later: 
     adverse = "; ".join(f"{a} {g}" for a, g in insp.grades.items() if g in fw.adverse)
     if o.safeguarding_failed:
         adverse = "; ".join(x for x in (adverse, f"safeguarding {insp.safeguarding}") if x)
-    mon = rules.extra.get("outcomes", {})
+    fo = rules.outcomes.frameworks.get(fw.key)
     fields = {"category": o.category or "implied by the grades — record it in Category of concern",
               "adverse": adverse or o.category or "recorded", "monitoring": adverse or "recorded",
               "learning_review": lr or "blank", "safeguarding": insp.safeguarding or "not recorded", "trust": school.trust or "the trust",
@@ -150,8 +142,8 @@ def subject(insp: Inspection, rules: Rules, last_day: date, today: date, later: 
               "chair": f"the chair of governors ({school.chair})" if school.chair else "the chair of governors",
               "responsible_body": school.trust or ("the trust" if not maintained else "the local authority"),
               "monitoring_excluded": o.monitoring_excluded or "no exclusion recorded",
-              "monitoring_check": mon.get("frameworks", {}).get(fw.key, {}).get("monitoring", {}).get("check_by_hand", ""),
-              **{k: str(v) for k, v in mon.get("monitoring", {}).items()}}
+              "monitoring_check": fo.monitoring.check_by_hand if fo and fo.monitoring else "",
+              **{k: str(v) for k, v in rules.outcomes.monitoring.model_dump().items()}}
     facets = {"governance": school.governance, "phase": school.phase, "framework": insp.framework,
               "type": insp.inspection_type, "la_support_accepted": insp.la_support_accepted, "deferral": insp.deferral,
               "category_of_concern": o.category or ("implied" if o.category_expected else ""), **facts}
@@ -311,10 +303,10 @@ def compile_follow_ups(tracker: Tracker, rules: Rules, cal: WorkingCalendar, tod
     calendar's day index if the caller has one."""
     rules_list = action_rules(rules)
     named = named_conditions(rules)
-    scope = rules.extra.get("follow_ups", {}).get("scope", {})
-    horizon = int(scope.get("months_after_last_day", 30))
-    grace = scope.get("past_if_overdue_by_working_days_when_first_listed")
-    stale_before = cal.add_working_days(today, -int(grace)) if grace is not None else None
+    scope = rules.follow_ups.scope
+    horizon = scope.months_after_last_day
+    grace = scope.past_if_overdue_by_working_days_when_first_listed
+    stale_before = cal.add_working_days(today, -grace) if grace is not None else None
     existing = {fu.key: fu for fu in tracker.follow_ups if fu.key}
     by_iid: dict[str, list[FollowUp]] = {}
     for fu in existing.values():

@@ -16,6 +16,7 @@ from automation import values as V
 from automation.config import Config
 from automation.errors import Problem, TrackerError, WorkbookError
 from automation.rules import Rules, load_rules
+from automation.rules_schema import GiasColumns, GiasFile
 from automation.workbook import schema
 from automation.workbook.raw import RawSheet, RawWorkbook
 from automation.workbook.reader import read_workbook
@@ -52,11 +53,10 @@ class GiasSchool:
     trust: str = ""
     diocese: str = ""
 
-    def values(self, rules: dict) -> dict[str, str]:
+    def values(self, rules: GiasFile) -> dict[str, str]:
         """The Schools sheet's values for this establishment (mappings in rules/gias.toml)."""
-        gov = rules.get("governance_by_type", {}).get(self.type_name) or \
-            rules.get("governance_by_group", {}).get(self.group) or "Other"
-        phase = rules.get("phase_by_type", {}).get(self.type_name) or rules.get("phase", {}).get(self.phase, "")
+        gov = rules.governance_by_type.get(self.type_name) or rules.governance_by_group.get(self.group) or "Other"
+        phase = rules.phase_by_type.get(self.type_name) or rules.phase.get(self.phase, "")
         return {"URN": self.urn, "School name": self.name, "Governance": gov, "Phase": phase,
                 "Headteacher": self.headteacher, "District": self.district, "Trust": self.trust, "Diocese": self.diocese}
 
@@ -139,15 +139,14 @@ def _counted(lines: Iterable[str], progress: Callable[[int], None] | None) -> It
         progress(done)
 
 
-def read_extract(path: Path, la_code: str, columns: dict | None = None,
+def read_extract(path: Path, la_code: str, columns: GiasColumns,
                  progress: Callable[[int], None] | None = None) -> list[GiasSchool]:
     """The LA's establishments from the GIAS CSV (Windows-1252, as DfE publishes it; UTF-8 accepted),
     read row by row: only the LA's rows are kept, so memory does not grow with the extract.
     `columns`: rules/gias.toml [columns] (where the trust and diocese are, and GIAS's words for none).
     `progress`: told how many characters have been read since it was last told (for a progress bar)."""
-    columns = columns or {}
-    trust_col, diocese_col = columns.get("trust", "Trusts (name)"), columns.get("diocese", "Diocese (name)")
-    blanks = {b.lower() for b in columns.get("none_values", ("Not applicable", "Does not apply", "None"))}
+    trust_col, diocese_col = columns.trust, columns.diocese
+    blanks = {b.lower() for b in columns.none_values}
     try:
         encoding = extract_encoding(path)
         with open(path, encoding=encoding, errors="replace", newline="") as fh:
@@ -185,10 +184,9 @@ def _none(value: str, blanks: set[str]) -> str:
     return "" if value.lower() in blanks else value
 
 
-def plan_import(sheet: RawSheet, extract: list[GiasSchool], rules: dict) -> ImportPlan:
+def plan_import(sheet: RawSheet, extract: list[GiasSchool], rules: GiasFile) -> ImportPlan:
     """What to write to the Schools sheet, and what to report."""
-    imp = rules.get("import", {})
-    groups, open_states = set(imp.get("include_groups", ())), set(imp.get("open_statuses", ("Open",)))
+    groups, open_states = set(rules.import_.include_groups), set(rules.import_.open_statuses)
     by_urn = {g.urn: g for g in extract if not groups or g.group in groups}
     plan = ImportPlan()
     existing: dict[str, int] = {}
@@ -240,10 +238,10 @@ def _person(name: str, titles: set[str]) -> str:
     return " ".join(w for w in words if w not in titles)
 
 
-def _new_head(plan: ImportPlan, sheet: RawSheet, row: int, cells: dict, old: str, new: str, rules: dict) -> None:
+def _new_head(plan: ImportPlan, sheet: RawSheet, row: int, cells: dict, old: str, new: str, rules: GiasFile) -> None:
     """A different headteacher: the old head's address is cleared, so the new head is never
     greeted at it, and an officer is asked for the new one."""
-    titles = {t.casefold() for t in rules.get("headteacher", {}).get("titles", ())}
+    titles = {t.casefold() for t in rules.headteacher.titles}
     email = V.text(cells.get(HEAD_EMAIL))
     if not old or not email or HEAD_EMAIL not in sheet.columns or _person(old, titles) == _person(new, titles):
         return
@@ -255,8 +253,8 @@ def _new_head(plan: ImportPlan, sheet: RawSheet, row: int, cells: dict, old: str
         "mailbox); until then the school's office address is used."))
 
 
-def _note_unmapped(plan: ImportPlan, g: GiasSchool, want: dict, rules: dict) -> None:
-    if g.type_name not in rules.get("governance_by_type", {}) and g.group not in rules.get("governance_by_group", {}):
+def _note_unmapped(plan: ImportPlan, g: GiasSchool, want: dict, rules: GiasFile) -> None:
+    if g.type_name not in rules.governance_by_type and g.group not in rules.governance_by_group:
         plan.unmapped.add(f"type {g.type_name!r}")
     if not want["Phase"]:
         plan.unmapped.add(f"phase {g.phase!r}")
@@ -269,7 +267,7 @@ def import_schools(workbook: Path, csv_path: Path, la_code: str, cfg: Config, dr
     `progress` is told how far through the extract the read is (see read_extract); `raw`: the tracker
     as already read (a SharePoint tracker, through its store: dry run only)."""
     rules = rules or load_rules(Path(cfg.rules_dir) if cfg.rules_dir else None)
-    extract = read_extract(csv_path, la_code, rules.extra.get("gias", {}).get("columns", {}), progress)
+    extract = read_extract(csv_path, la_code, rules.gias.columns, progress)
     if not extract:
         raise TrackerError(f"{Path(csv_path).name} has no establishments with LA (code) {la_code!r} — "
                            "check the code (e.g. 850 for Hampshire) against the LA (code) column.")
@@ -279,7 +277,7 @@ def import_schools(workbook: Path, csv_path: Path, la_code: str, cfg: Config, dr
         raise WorkbookError(f"{Path(workbook).name} has no Schools sheet — add it (copy it from the tracker template).")
     if "URN" not in sheet.columns:
         raise WorkbookError(f"The Schools sheet of {Path(workbook).name} has no 'URN' column in its header row — add it.")
-    plan = plan_import(sheet, extract, rules.extra.get("gias", {}))
+    plan = plan_import(sheet, extract, rules.gias)
     if not dry_run and plan.cells:
         cells = {(row, sheet.columns[h]): v for (row, h), v in plan.cells.items()}
         apply_edits(Path(workbook), [SheetEdit(sheet.name, cells)], raw.digest)

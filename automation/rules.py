@@ -61,11 +61,6 @@ class Rules:
         return {stem: m.model_dump(exclude_unset=True, by_alias=True) for stem, m in self.files.items()
                 if stem not in ("frameworks", "support_offers")}
 
-    @property
-    def extra(self) -> dict[str, dict]:
-        """The older name of `shapes`, until its last readers read the typed attributes."""
-        return self.shapes
-
     def with_file(self, stem: str, data: dict) -> "Rules":
         """These rules with one file's data replaced, checked as at load (an LA's edit tried in memory)."""
         where = self.sources.get(stem, rules_dir() / f"{stem}.toml")

@@ -236,3 +236,18 @@ def test_a_machine_that_took_the_lease_beside_a_moved_tracker_refuses_the_first(
     line = _one_line(back)
     assert "SCHED-02" in line and "moved to another folder" in line
     assert b"SCHED-02" in drive.files("Archive")["Tracker.ofsted-tracker-lease.json"]
+
+
+def test_release_after_a_move_gives_up_the_lease_left_in_the_old_folder(tmp_path, drive, cfg, tracker):
+    import os
+    import subprocess
+
+    from tests.console import CLI
+
+    a = {**os.environ, "OFSTED_TRACKER_MACHINE_NAME": "SCHED-01"}
+    assert run(cfg, tmp_path, env=a).returncode == 0
+    drive.move_file("Archive")
+    released = subprocess.run([*CLI, "graph", "release", "--config", str(cfg)], cwd=tmp_path, env=a,
+                              capture_output=True, text=True, timeout=120)
+    assert released.returncode == 0 and "Released" in released.stdout, released.stdout + released.stderr
+    assert not [k for k in drive.files("") if k.endswith("ofsted-tracker-lease.json")]

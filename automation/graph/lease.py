@@ -81,7 +81,11 @@ def release(store, identity: Path) -> bool:
     store.parent()
     current = _current(store)
     if current is None or current[1].get("machine") != machine():
-        return False
+        note = _note(identity)  # the tracker moved since this machine's last run: its lease is in the old folder
+        if not (note.get("id") and note.get("parent") != store.parent_id and _delete_old(store, note) < 300):
+            return False
+        _local(identity).unlink(missing_ok=True)
+        return True
     raise_for(store.client.request("DELETE", _path(store), headers={"If-Match": current[0]}), f"Releasing the lease on {store.name}")
     _local(identity).unlink(missing_ok=True)
     return True
@@ -109,12 +113,17 @@ def _put(store, identity: Path, body: bytes, headers: dict, done: str, now: date
 def _drop_old(store, note: dict) -> str:
     """Delete the lease this machine wrote where the tracker was before (moved or renamed since), only
     if it is still the one written (If-Match): never another machine's. Words for the run's line."""
-    reply = store.client.request("DELETE", f"drives/{store.drive_id}/items/{note['id']}",
-                                 headers={"If-Match": note.get("etag") or "*"})
-    if reply.ok or reply.status == 404:
+    status = _delete_old(store, note)
+    if status < 300 or status == 404:
         return " Its lease in the tracker's old folder was deleted."
-    return (f" Its lease in the tracker's old folder was left there (SharePoint answered {reply.status}); "
+    return (f" Its lease in the tracker's old folder was left there (SharePoint answered {status}); "
             "it lapses by itself.")
+
+
+def _delete_old(store, note: dict) -> int:
+    """DELETE this machine's earlier lease file by id, If-Match the eTag it wrote; the status."""
+    return store.client.request("DELETE", f"drives/{store.drive_id}/items/{note['id']}",
+                                headers={"If-Match": note.get("etag") or "*"}).status
 
 
 def _current(store) -> tuple[str, dict] | None:
