@@ -66,7 +66,7 @@ def _row(r: int, values: list, date_style: int) -> str:
 def _cell(ref: str, value, date_style: int) -> str:
     """One cell as openpyxl's lxml writer puts it (text through safefiles.put, as on every sheet)."""
     if value is None:
-        return f'<c r="{ref}" t="n"></c>'
+        return ""  # openpyxl leaves out an empty cell without a style
     if isinstance(value, (datetime, date, time)):
         return f'<c r="{ref}" s="{date_style}" t="n"><v>{safe_string(to_excel(value))}</v></c>'
     if isinstance(value, (int, float)) and not isinstance(value, bool):
