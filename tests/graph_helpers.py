@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from tests.conftest import inspection, write_tracker
 from tests.console import cli
 from tests.standins.graph import CLIENT_ID, TENANT
+from tests.standins.graph_drive import GraphDrive
 
 NOW = "2026-11-16T13:05"
 
@@ -57,3 +61,25 @@ def item_folder(local: Path) -> Path:
 def outbox(local: Path) -> list[Path]:
     """The .eml files the run wrote (the outbox beside the tracker's identity)."""
     return sorted(item_folder(local).glob("outbox/**/*.eml"))
+
+
+# The fixtures the SharePoint store and fault tests share: a one-row tracker alone in the
+# drive's folder, the stand-in serving it, and a signed-in config.
+@pytest.fixture
+def tracker(tmp_path) -> Path:
+    """A small tracker with one new inspection, alone in the drive's folder."""
+    (tmp_path / "drive").mkdir()
+    return write_tracker(tmp_path / "drive" / "Tracker.xlsx", inspections=[inspection()])
+
+
+@pytest.fixture
+def drive(tracker):
+    with GraphDrive(tracker) as d:
+        yield d
+
+
+@pytest.fixture
+def cfg(tmp_path, drive):
+    path = write_config(tmp_path / "config.toml", drive, tmp_path / "sp")
+    login(path, tmp_path)
+    return path

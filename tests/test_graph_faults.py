@@ -8,28 +8,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.conftest import inspection, write_tracker
+from tests.graph_helpers import cfg, drive, tracker  # noqa: F401 (the shared fixtures)
 from tests.graph_helpers import item_folder, login, outbox, run, write_config
-from tests.standins.graph_drive import GraphDrive
-
-
-@pytest.fixture
-def tracker(tmp_path) -> Path:
-    (tmp_path / "drive").mkdir()
-    return write_tracker(tmp_path / "drive" / "Tracker.xlsx", inspections=[inspection()])
-
-
-@pytest.fixture
-def drive(tracker):
-    with GraphDrive(tracker) as d:
-        yield d
-
-
-@pytest.fixture
-def cfg(tmp_path, drive):
-    path = write_config(tmp_path / "config.toml", drive, tmp_path / "sp")
-    login(path, tmp_path)
-    return path
 
 
 def _cell(tracker: Path, sheet: str, header: str, row: int = 2):

@@ -67,15 +67,10 @@ def _retry_after(resp) -> float | None:
 
 
 def _session(requests, ca_bundle: str):
-    """A requests session; a configured CA bundle wins over REQUESTS_CA_BUNDLE in the environment
-    (requests otherwise lets the environment override a session's own setting)."""
-    class Session(requests.Session):
-        def request(self, *args, **kwargs):
-            if ca_bundle:
-                kwargs.setdefault("verify", ca_bundle)
-            return super().request(*args, **kwargs)
+    """A requests session trusting the configured CA bundle (the SharePoint store's own maker)."""
+    from automation.graph.client import make_session
 
-    return Session()
+    return make_session(ca_bundle)
 
 
 class GraphTransport:
