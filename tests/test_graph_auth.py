@@ -18,6 +18,10 @@ from tests.graph_helpers import item_folder, login, run, write_config
 from tests.standins.graph_drive import GraphDrive
 from tests.standins.smtp import _free_port
 
+# Each drives the real console script against the stand-in, often run after run: CI and
+# scripts/test.sh run them; a developer's plain `pytest` leaves them out.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def drive(tmp_path):

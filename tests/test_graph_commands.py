@@ -23,6 +23,10 @@ from tests.test_forms_run import DONE, fill
 from tests.test_gias import LAM, row, write_csv
 from tests.test_graph_equivalence import every_cell, generated, messages
 
+# Each runs the real console script against the stand-in several times over (whole sample
+# trackers): CI and scripts/test.sh run them; a developer's plain `pytest` leaves them out.
+pytestmark = pytest.mark.slow
+
 NAME = "Ofsted tracker.xlsx"
 DAY, NEXT = "2026-11-18T10:00", "2026-11-19T09:00"
 TERM = "2026-27 Autumn"

@@ -19,12 +19,17 @@ import shutil
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from automation.workbook import schema
 from tests.console import cli
 from tests.sharepoint_run import local_config, local_root, run, sharepoint_config, sign_in
 from tests.standins.graph_drive import GraphDrive
 from tests.test_forms_run import DONE, fill
+
+# Each runs the real console script against the stand-in several times over (whole sample
+# trackers): CI and scripts/test.sh run them; a developer's plain `pytest` leaves them out.
+pytestmark = pytest.mark.slow
 
 NAME = "Ofsted tracker.xlsx"
 DAYS = ("2026-11-18T10:00", "2026-11-19T09:00")

@@ -11,6 +11,10 @@ import pytest
 from tests.graph_helpers import cfg, drive, tracker  # noqa: F401 (the shared fixtures)
 from tests.graph_helpers import item_folder, login, outbox, run, write_config
 
+# Each drives the real console script against the stand-in, often run after run: CI and
+# scripts/test.sh run them; a developer's plain `pytest` leaves them out.
+pytestmark = pytest.mark.slow
+
 
 def _cell(tracker: Path, sheet: str, header: str, row: int = 2):
     ws = openpyxl.load_workbook(tracker)[sheet]

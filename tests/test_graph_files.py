@@ -19,6 +19,10 @@ from tests.sharepoint_run import local_root, run, sharepoint_config, sign_in
 from tests.standins.graph_drive import GraphDrive
 from tests.test_forms_run import DONE, fill
 
+# Each runs the real console script against the stand-in several times over (whole sample
+# trackers): CI and scripts/test.sh run them; a developer's plain `pytest` leaves them out.
+pytestmark = pytest.mark.slow
+
 IID = "OFS-100001-20261116"
 FORM = f"{IID} Acorn Primary School feedback form.xlsx"
 CONTACT_PLAN, LAST_DAY, NEXT_DAY = "2026-11-16T12:20", "2026-11-18T08:00", "2026-11-19T10:00"

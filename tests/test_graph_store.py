@@ -7,12 +7,17 @@ from datetime import datetime
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from tests.conftest import inspection, write_tracker
 from tests.console import cli
 from tests.graph_helpers import cfg, drive, tracker  # noqa: F401 (the shared fixtures)
 from tests.graph_helpers import item_folder, login, outbox, run, write_config
 from tests.standins.graph_drive import GraphDrive
+
+# Each drives the real console script against the stand-in, often run after run: CI and
+# scripts/test.sh run them; a developer's plain `pytest` leaves them out.
+pytestmark = pytest.mark.slow
 
 
 def _column(ws, header: str) -> int:

@@ -26,6 +26,9 @@ from other_writers import (CLI, CSV_ALL_SHEETS, INSPECTIONS, NOTE, NOTE_ROW, NOW
 
 pytest.importorskip("xlsxwriter", reason="XlsxWriter (dev extra) builds these trackers")
 needs_lo = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
+# Each case builds trackers with another writer (XlsxWriter, LibreOffice) and runs the console
+# script on them: CI and scripts/test.sh run them; a developer's plain `pytest` leaves them out.
+pytestmark = pytest.mark.slow
 FIXTURES = Path(__file__).parent / "fixtures" / "excel_authored"
 
 
