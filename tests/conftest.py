@@ -63,6 +63,15 @@ def rules():
 
 
 @pytest.fixture
+def conf(tmp_path):
+    """A config file for the console script: outbox transport, outbox/ beside it."""
+    path = tmp_path / "config.toml"
+    path.write_text('[la]\nname = "Example County Council"\n[mail]\ntransport = "outbox"\noutbox_dir = "outbox"\n',
+                    encoding="utf-8")
+    return path
+
+
+@pytest.fixture
 def cfg():
     return parse_config({"la": {"name": "Example County Council"}}, "test")
 

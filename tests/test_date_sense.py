@@ -8,19 +8,10 @@ from datetime import datetime
 from pathlib import Path
 
 import openpyxl
-import pytest
 
 from tests.conftest import inspection, write_tracker
 
 from tests.console import cli
-
-
-@pytest.fixture
-def conf(tmp_path):
-    path = tmp_path / "config.toml"
-    path.write_text('[la]\nname = "Example County Council"\n[mail]\ntransport = "outbox"\noutbox_dir = "outbox"\n',
-                    encoding="utf-8")
-    return path
 
 
 def outbox(tmp_path: Path) -> list[Path]:

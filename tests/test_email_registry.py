@@ -85,14 +85,6 @@ def changed_files(a: Path, b: Path) -> list[str]:
     return sorted(out)
 
 
-@pytest.fixture
-def conf(tmp_path):
-    path = tmp_path / "config.toml"
-    path.write_text('[la]\nname = "Example County Council"\n[mail]\ntransport = "outbox"\noutbox_dir = "outbox"\n',
-                    encoding="utf-8")
-    return path
-
-
 def test_a_new_email_needs_only_its_three_files(tmp_path, conf, monkeypatch):
     before, after = product_copy(tmp_path / "before"), product_copy(tmp_path / "after")
     purposes = after / "automation" / "purposes.py"
