@@ -10,7 +10,6 @@ from pathlib import Path
 import openpyxl
 
 from tests.conftest import inspection, write_tracker
-
 from tests.console import cli
 
 
