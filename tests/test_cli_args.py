@@ -95,3 +95,9 @@ def test_a_file_that_is_not_a_workbook_gets_no_journal_or_lock(tmp_path):
     assert done.returncode == 4 and "not an .xlsx workbook" in done.stderr
     state = tmp_path / ".ofsted-tracker"
     assert not list(state.glob("*.sqlite")) and not list(state.glob("*.lock"))
+
+
+def test_an_empty_tracker_argument_is_a_usage_error_not_the_working_folder(tmp_path):
+    done = cli("validate", "", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "the tracker is empty" in done.stderr and "folder" not in done.stderr

@@ -43,6 +43,10 @@ def tracker_arg(text: str):
     (a Path would fold the URL's "//")."""
     from pathlib import Path
 
+    import argparse
+
     from automation.graph.location import is_remote
 
+    if not text.strip():  # Path("") is the working folder: never a tracker
+        raise argparse.ArgumentTypeError("the tracker is empty — give its .xlsx file, or its SharePoint/OneDrive URL")
     return text.strip() if is_remote(text) else Path(text)
