@@ -163,6 +163,9 @@ def _text(template: str, rule: ActionRule, values: dict) -> str:
     return fill(template, values, f"follow_ups.toml, action '{rule.id}'")
 
 
+SCHOOL_ROLES = ("SIM", "AI", "CEM")  # owners that depend on the school (owner_for)
+
+
 def owner_for(role: str, insp: Inspection, tracker: Tracker, rules: Rules) -> str:
     """The Staff name who owns an action: the school's SIM/AI, its phase's CEM, or the role's officer."""
     school = tracker.schools.get(insp.urn)
@@ -291,8 +294,15 @@ def merge(new: list[FollowUp], existing: dict[str, FollowUp], stale_before: date
             out.append(replace(fu, state=PAST) if past else fu)
             continue
         state = DONE if old.done else PAST if old.state == PAST and fu.state == OPEN else fu.state
-        out.append(replace(fu, done=old.done, notes=old.notes, state=state, row=old.row))
+        out.append(_kept(fu, old, state))
     return out
+
+
+def _kept(fu: FollowUp, old: FollowUp, state: str) -> FollowUp:
+    """fu with the officer's Done, Notes and row kept: dataclasses.replace spelled out, because
+    it runs for every action on the sheet (thousands) and replace() inspects the fields each time."""
+    return FollowUp(fu.inspection_id, fu.school_name, fu.action, fu.owner, fu.due, done=old.done, reason=fu.reason,
+                    state=state, notes=old.notes, key=fu.key, row=old.row)
 
 
 def compile_follow_ups(tracker: Tracker, rules: Rules, cal: WorkingCalendar, today: date, last_day,
@@ -327,9 +337,11 @@ def compile_follow_ups(tracker: Tracker, rules: Rules, cal: WorkingCalendar, tod
             continue
 
         def owner(role, insp=insp):
-            name = owners.get((role, insp.urn))
+            # SIM, AI and CEM depend on the school; any other role is the same officer for every school.
+            at = (role, insp.urn) if role in SCHOOL_ROLES else (role, "")
+            name = owners.get(at)
             if name is None:
-                name = owners[(role, insp.urn)] = owner_for(role, insp, tracker, rules)
+                name = owners[at] = owner_for(role, insp, tracker, rules)
             if not name:
                 missing_roles.add(role)
             return name

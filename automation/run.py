@@ -27,9 +27,10 @@ from automation.oversight.hook import after_run
 from automation.purposes import Purpose, words
 from automation.review.service import reviews_to_write
 # The session layer, re-exported: older callers (and tests) import these from here.
+from automation.settled import settled_keys
 from automation.session import (Session, journal_path, load_context, logged_sent_ids, note_moved_aside,  # noqa: F401
                                 open_session, run_lock, READ, WRITE)
-from automation.status import problem_status, status
+from automation.status import last_day, problem_status, status
 from automation.steps import STEPS
 from automation.update import TrackerUpdate
 from automation.validate import school_label
@@ -58,8 +59,7 @@ def plan(ctx: Context) -> list[OutgoingMessage]:
     for a message the journal has never seen (a moved or renamed tracker, a lost state
     folder) — by the tracker's own Email log, so losing the journal never re-sends."""
     known = {r.key for r in ctx.history}
-    # Final, or possibly gone (held back for an officer or the next Sent Items lookup): not proposed.
-    settled = {r.key for r in ctx.history if r.state in FINAL or r.state in MAYBE_GONE}
+    settled = settled_keys(ctx.history)
     out: list[OutgoingMessage] = []
     for step in STEPS:
         out.extend(m for m in step(ctx) if m.key not in settled
@@ -70,8 +70,9 @@ def plan(ctx: Context) -> list[OutgoingMessage]:
 def tool_update(ctx: Context, records: list[Record]) -> TrackerUpdate:
     """The tool's cells as they should now be, from the tracker, the journal and the date."""
     follow = compiled(ctx)  # the Follow-ups sheet (compiled once per context), and what Status needs from it
+    fixed = _fixed(ctx)
     upd = TrackerUpdate(found_at=ctx.now, problems=list(ctx.tracker.problems), follow_ups=follow.follow_ups)
-    upd.problems += follow.problems + [p for i in ctx.tracker.inspections for p in consistency_problems(i, ctx.rules)]
+    upd.problems += follow.problems + fixed.problems
     # Test mode (redirect_to) sent everything to the tester only: the real plans are still to
     # go, so nothing from the test journal may mark them sent or fill the real Email log.
     test_mode = bool(ctx.config.redirect_to)
@@ -82,16 +83,12 @@ def tool_update(ctx: Context, records: list[Record]) -> TrackerUpdate:
         if r.purpose == Purpose.CONTACT_PLAN_SCHOOL and r.state == SendState.SENT:
             plan_sent.setdefault(r.inspection_id, r.updated_at)
     for insp in ctx.tracker.inspections:
-        if insp.id_is_new:
-            upd.set(insp.row, "Inspection ID", insp.inspection_id)
-        school = ctx.tracker.schools.get(insp.urn)
-        if school is not None:  # which school the URN is, so an admin sees a wrong one at once
-            upd.set(insp.row, "School", school_label(school))
+        cells = upd.inspection_cells.setdefault(insp.row, {})
+        cells.update(fixed.cells.get(insp.row, ()))
         sent_at = plan_sent.get(insp.inspection_id) or insp.contact_plan_sent
         if sent_at:
-            upd.set(insp.row, "Contact plan sent", ctx.calendar.local(sent_at).replace(tzinfo=None, second=0, microsecond=0))
-        upd.set(insp.row, "Status", status(insp, sent_at is not None, ctx.now.date(), ctx.on_site_days(insp), ctx.calendar,
-                                           follow.by_inspection.get(insp.inspection_id)))
+            cells["Contact plan sent"] = ctx.calendar.local(sent_at).replace(tzinfo=None, second=0, microsecond=0)
+        cells["Status"] = fixed.status(insp, sent_at is not None)
     header = ctx.tracker.header_rows.get("Inspections", 1)
     for p in ctx.tracker.errors:
         if p.sheet == "Inspections" and p.row and p.row > header:  # never the header row (a missing column)
@@ -99,6 +96,46 @@ def tool_update(ctx: Context, records: list[Record]) -> TrackerUpdate:
     _email_problems(ctx, records, upd)
     upd.email_log = [_log_row(r, ctx) for r in records]
     return upd
+
+
+class _Fixed:
+    """What tool_update needs that the journal cannot change, worked out once per context: a run
+    updates the tracker twice (planned, then after sending) from the same rows, rules and date."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.problems = [p for i in ctx.tracker.inspections for p in consistency_problems(i, ctx.rules)]
+        self.cells: dict[int, dict[str, object]] = {}
+        for insp in ctx.tracker.inspections:
+            cells = self.cells.setdefault(insp.row, {})
+            if insp.id_is_new:
+                cells["Inspection ID"] = insp.inspection_id
+            school = ctx.tracker.schools.get(insp.urn)
+            if school is not None:  # which school the URN is, so an admin sees a wrong one at once
+                cells["School"] = school_label(school)
+        self._status: dict[tuple[int, bool], str] = {}
+        self._ends: dict[tuple, object] = {}
+
+    def status(self, insp, plan_sent: bool):
+        """The row's Status (whether its plan went is the one input that sending changes)."""
+        key = (id(insp), plan_sent)
+        got = self._status.get(key)
+        if got is None:
+            ctx, days = self.ctx, self.ctx.on_site_days(insp)
+            span = (insp.start_date, days)  # thousands of rows share a start date: the last day once each
+            end = self._ends.get(span)
+            if end is None:
+                end = self._ends[span] = last_day(insp, days, ctx.calendar)
+            got = self._status[key] = status(insp, plan_sent, ctx.now.date(), days, ctx.calendar,
+                                             compiled(ctx).by_inspection.get(insp.inspection_id), end)
+        return got
+
+
+def _fixed(ctx: Context) -> _Fixed:
+    got = ctx.__dict__.get("_tool_update_fixed")
+    if got is None:
+        got = ctx.__dict__["_tool_update_fixed"] = _Fixed(ctx)
+    return got
 
 
 # What an officer does about an undelivered message, by journal state.

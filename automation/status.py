@@ -38,9 +38,10 @@ def last_day(insp: Inspection, on_site_days: int, cal: WorkingCalendar) -> date:
 
 
 def status(insp: Inspection, plan_sent: bool, today: date, on_site_days: int, cal: WorkingCalendar,
-           actions: list[FollowUp] | None = None) -> Status:
-    """Notified -> Plan sent -> In inspection -> Awaiting report -> Follow-up -> Closed."""
-    if today <= last_day(insp, on_site_days, cal):
+           actions: list[FollowUp] | None = None, end: date | None = None) -> Status:
+    """Notified -> Plan sent -> In inspection -> Awaiting report -> Follow-up -> Closed
+    (`end`: the last day on site, when the caller has already worked it out)."""
+    if today <= (end or last_day(insp, on_site_days, cal)):
         if not plan_sent:
             return NOTIFIED
         return PLAN_SENT if today < insp.start_date else IN_INSPECTION

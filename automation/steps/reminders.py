@@ -13,10 +13,11 @@ from datetime import date, datetime, time
 from automation.context import Context
 from automation.errors import ConfigError
 from automation.followups import OPEN, compiled
-from automation.mail.message import OutgoingMessage, build_message
+from automation.mail.message import OutgoingMessage, build_message, message_key
 from automation.mail.states import DONE_FOR_HISTORY
 from automation.model import FollowUp
 from automation.purposes import Purpose
+from automation.settled import settled_keys
 from automation.steps.base import Step
 
 DIGEST, ESCALATION = Purpose.DIGEST, Purpose.OVERDUE_ESCALATION
@@ -115,6 +116,9 @@ def reminder_step(ctx: Context) -> list[OutgoingMessage]:
     for it in items:
         by_owner.setdefault(it.fu.owner, []).append(it)
     latest, stale = latest_digest_days(ctx), []
+    # A run every 15 minutes finds the day's digests already sent: the run would drop them by
+    # their key, so they are not rendered only to be dropped.
+    settled, day_id = settled_keys(ctx.history), digest_id(today)
     for name, mine in sorted(by_owner.items()):
         officer = ctx.tracker.staff.get(name)
         if officer is None:
@@ -125,7 +129,8 @@ def reminder_step(ctx: Context) -> list[OutgoingMessage]:
         if later and later > today:
             stale.append((officer.name, later))
             continue
-        out.append(_digest(ctx, officer, mine, s))
+        if message_key(day_id, DIGEST, (officer.email,), 1) not in settled:
+            out.append(_digest(ctx, officer, mine, s))
     if stale:
         ctx.notes.append(f"Reminders: no daily digest for {today:%d/%m/%Y} to {', '.join(n for n, _ in stale)} — "
                          f"the journal already has their digest for {max(d for _, d in stale):%d/%m/%Y} (this run's "
