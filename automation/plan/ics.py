@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 
@@ -70,8 +71,10 @@ def call_uid(inspection_id: str, day_no: int, label: str, domain: str) -> str:
     return f"{inspection_id}-day{day_no}-{point}@{domain}"
 
 
+@lru_cache(maxsize=1)
 def _london_vtimezone() -> Timezone:
-    """Europe/London by rule (last Sunday of March and of October, 01:00 UTC), as Outlook writes it."""
+    """Europe/London by rule (last Sunday of March and of October, 01:00 UTC), as Outlook writes it
+    (built once: every request carries the same one, and serialising it changes nothing in it)."""
     tz = Timezone()
     tz.add("tzid", TZID)
     for part, start, offsets, name, month in ((TimezoneStandard(), datetime(1970, 10, 25, 2, 0), ("+0100", "+0000"), "GMT", 10),
