@@ -10,6 +10,7 @@ from automation.errors import ConfigError
 from automation.rules import Rules
 from automation.rules_schema import FILLABLE, FormField, FormSection, FormType
 
+SHEET = "Feedback form"  # the one sheet the officer fills in
 MARKER = "ofsted-tracker-form"  # hidden cell A1 of every form: MARKER:version:framework:type
 VERSION = 1
 YES_NO = ("Yes", "No")

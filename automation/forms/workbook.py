@@ -4,7 +4,6 @@ openpyxl (and the numpy it pulls in) costs a run about 0.8 s and 20 MB it mostly
 
 from __future__ import annotations
 
-from datetime import datetime
 from io import BytesIO
 from pathlib import Path
 
@@ -12,15 +11,8 @@ import python_calamine
 
 from automation.errors import WorkbookError
 from automation.forms.readback import FilledForm
-from automation.forms.spec import MARKER, FormSpec
+from automation.forms.spec import MARKER, SHEET, FormSpec  # noqa: F401  (SHEET: callers read it here)
 from automation.workbook.cells import value as cell_value
-
-SHEET = "Feedback form"
-FIXED_CREATED = datetime(2026, 1, 1)
-FORMATS = {"date": "dd/mm/yyyy", "datetime": "dd/mm/yyyy hh:mm"}
-HOW_TO = ("Fill in the yellow cells (pick from the dropdown where there is one); the grey cells were filled "
-          "in by the tool. When you have finished, set Form complete to Yes and save. Please keep the file "
-          "name and leave hidden column A as it is: the tool reads the form by it.")
 
 
 def write_form(path: Path, spec: FormSpec, values: dict | None = None, contacts=None, la_name: str = "") -> Path:

@@ -4,6 +4,7 @@ never the user's tracker)."""
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -11,11 +12,15 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from automation.forms.spec import YES_NO, Field, FormSpec
-from automation.forms.workbook import FIXED_CREATED, FORMATS, HOW_TO, SHEET
+from automation.forms.spec import SHEET, YES_NO, Field, FormSpec
 from automation.plan.emails import when
 from automation.safefiles import put
 
+FIXED_CREATED = datetime(2026, 1, 1)
+FORMATS = {"date": "dd/mm/yyyy", "datetime": "dd/mm/yyyy hh:mm"}
+HOW_TO = ("Fill in the yellow cells (pick from the dropdown where there is one); the grey cells were filled "
+          "in by the tool. When you have finished, set Form complete to Yes and save. Please keep the file "
+          "name and leave hidden column A as it is: the tool reads the form by it.")
 INPUT = PatternFill("solid", fgColor="FFF2CC")  # the officer types here
 INFO = PatternFill("solid", fgColor="EDEDED")  # the tool filled it in
 SECTION = PatternFill("solid", fgColor="1F4E79")
