@@ -90,6 +90,42 @@ def _for_row(s: Session, row: int, purposes: tuple[str, ...]) -> tuple[Callable[
     return select, found
 
 
+# False: every click takes the whole run (the equivalence tests compare the two ways).
+ONE_ROW = True
+
+
+def _run_for_row(s: Session, row: int, purposes: tuple[str, ...]):
+    """(the run's result, whether it was kept to the row): the selected inspection's messages
+    of these purposes, sent as the scheduled run would send them."""
+    from automation.addin.narrow import WholeRunNeeded, run_for_row
+
+    select, found = _for_row(s, row, purposes)
+    if ONE_ROW:
+        result = run_for_row(s, row, select, got=lambda ctx: found.setdefault("id", _inspection_on_row(ctx.tracker, row)))
+        if not isinstance(result, WholeRunNeeded):
+            return result, True
+    return s.run(select=select), False
+
+
+def _row_lines(result, s: Session, row: int, narrow: bool) -> list[str]:
+    """The run's summary; for a click kept to its row, what was checked and found there instead
+    of the whole tracker's counts (the Problems sheet is the scheduled run's)."""
+    lines = summary_lines(result, s.workbook, False)
+    if not narrow:
+        return lines
+    t = result.context.tracker
+    about_email = {id(p) for p in result.update.email_problems}
+    found = [p for p in result.update.problems if id(p) not in about_email]
+    errors = sum(1 for p in found if p.severity == "error")
+    check = (f" 1 Check:          row {row} with its school's other rows ({len(t.inspections)} inspection(s)) and the "
+             f"Staff sheet; {errors} error(s), {len(found) - errors} warning(s)")
+    at = next((i for i, line in enumerate(lines) if line.startswith(" 1 Check:")), 0)
+    lines = lines[:at] + [check] + [f"    {p}" for p in found] + lines[at + 1:]
+    lines.append("Only this inspection's row and the Email log were updated: the Problems and Follow-ups sheets "
+                 "follow at the next scheduled run (or Run now).")
+    return lines
+
+
 def _inspection_on_row(tracker, row: int) -> str | None:
     return next((i.inspection_id for i in tracker.inspections if i.row == row), None)
 
@@ -104,21 +140,22 @@ def _row_problem(result, row: int) -> str | None:
     return f"Row {row} of the Inspections sheet is not a recorded inspection — select the inspection's row and click again."
 
 
-def _run_outcome(title: str, result, s: Session, dry_run: bool = False, lead: list[str] | None = None) -> Outcome:
+def _run_outcome(title: str, result, s: Session, dry_run: bool = False, lead: list[str] | None = None,
+                 lines: list[str] | None = None) -> Outcome:
     attention = bool(result.delivery and result.delivery.attention()) or (not dry_run and not result.saved)
-    return Outcome(title, (lead or []) + summary_lines(result, s.workbook, dry_run), attention)
+    return Outcome(title, (lead or []) + (lines if lines is not None else summary_lines(result, s.workbook, dry_run)),
+                   attention)
 
 
 def send_contact_plan(s: Session) -> Outcome:
     """The contact plan (and deferral notice) for the selected inspection, if due and not yet sent."""
     row = s.selected_row()
-    select, _ = _for_row(s, row, PLAN_PURPOSES)
-    result = s.run(select=select)
+    result, narrow = _run_for_row(s, row, PLAN_PURPOSES)
     problem = _row_problem(result, row)
     if problem:
         return Outcome("Send contact plan", [problem], attention=True)
     lead = [] if result.messages else [f"Nothing to send for row {row}: its contact plan is already sent or not due."]
-    return _run_outcome("Send contact plan", result, s, lead=lead)
+    return _run_outcome("Send contact plan", result, s, lead=lead, lines=_row_lines(result, s, row, narrow))
 
 
 def record_concern(s: Session) -> Outcome:
@@ -138,14 +175,13 @@ def record_concern(s: Session) -> Outcome:
     if not V.text(cells.get("Concern notes")).strip():
         lead.append("Tip: type what the concern is in 'Concern notes' (internal) — the SIM, AI and CEM see it.")
     s.store.serve_cached_once()  # the run uses what was just read, with the flag set
-    select, _ = _for_row(s, row, (Purpose.CONCERN,))
-    result = s.run(select=select)
+    result, narrow = _run_for_row(s, row, (Purpose.CONCERN,))
     problem = _row_problem(result, row)
     if problem:
         return Outcome("Record concern", lead + [problem], attention=True)
     if not result.messages:
         lead.append("The escalation for this concern was already sent (see the Email log); nothing sent again.")
-    return _run_outcome("Record concern and escalate", result, s, lead=lead)
+    return _run_outcome("Record concern and escalate", result, s, lead=lead, lines=_row_lines(result, s, row, narrow))
 
 
 def preview(s: Session) -> Outcome:

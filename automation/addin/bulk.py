@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from automation.addin.grid import Grid, Write, clean, to_excel
+from automation.addin.grid import Grid, Write, clean_rows, to_excel
 from automation.addin.vba_store import MODULE, READ, WRITE
 from automation.errors import WorkbookLocked
 
@@ -42,7 +42,7 @@ def read_sheets(app, book, addin: str, names: list[str]) -> Read:
     for name, item in zip(names, got[1:]):
         if item:
             actual, top, left, values = item
-            out.grids[name] = Grid(str(actual), int(top), int(left), [[clean(v) for v in row] for row in values])
+            out.grids[name] = Grid(str(actual), int(top), int(left), clean_rows(values))
     return out
 
 

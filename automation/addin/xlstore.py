@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from automation.addin.bulk import MacroUnavailable, read_sheets, write_blocks
-from automation.addin.grid import Grid, Write, blocks, clean, norm, origin, writes_for
+from automation.addin.grid import Grid, Write, blocks, clean_rows, norm, origin, writes_for
 from automation.errors import WorkbookError
 from automation.update import TrackerUpdate
 from automation.workbook import schema
@@ -94,11 +94,14 @@ class XlwingsStore:
                 self.raw.sheets[spec.name] = raw_sheet(grids[spec.name], spec)
         return self.raw
 
-    def save(self, update: TrackerUpdate) -> int:
-        """Write the update as block writes; returns the number of cells changed."""
+    def save(self, update: TrackerUpdate, sheets: tuple[str, ...] | None = None) -> int:
+        """Write the update as block writes; returns the number of cells changed. `sheets`:
+        only those sheets' edits (a click about one row leaves the whole-tracker lists alone)."""
         raw = self.raw or self.load()
         writes, changed = [], 0
         for edit in plan_edits(raw, update):
+            if sheets is not None and edit.sheet not in sheets:
+                continue
             grid = self.grids.get(edit.sheet)
             writes += writes_for(edit, grid)
             changed += _changed(edit, grid)
@@ -191,7 +194,7 @@ def read_grid(sheet, name: str) -> Grid:
     used = sheet.used_range
     top, left = origin(used.address)
     values = used.options(ndim=2, dates=datetime, empty=None).value or []
-    return Grid(name, top, left, [[clean(v) for v in row] for row in values])
+    return Grid(name, top, left, clean_rows(values))
 
 
 def raw_sheet(grid: Grid, spec: schema.Sheet) -> RawSheet:
@@ -209,11 +212,16 @@ def raw_sheet(grid: Grid, spec: schema.Sheet) -> RawSheet:
         if key and key not in columns:
             columns[key] = grid.left + j
     sheet = RawSheet(grid.name, grid.top + header_idx, columns)
+    at = [(h, c - grid.left) for h, c in columns.items()]
+    width = max((j for _, j in at), default=-1) + 1
+    take = sheet.rows.append
     for i in range(header_idx + 1, len(grid.values)):
         row = grid.values[i]
-        cells = {h: row[c - grid.left] for h, c in columns.items()
-                 if c - grid.left < len(row) and row[c - grid.left] is not None}
-        sheet.rows.append((grid.top + i, cells))
+        if len(row) >= width:  # a used range is rectangular: no bounds to check
+            cells = {h: row[j] for h, j in at if row[j] is not None}
+        else:
+            cells = {h: row[j] for h, j in at if j < len(row) and row[j] is not None}
+        take((grid.top + i, cells))
     return sheet
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from automation.context import Context
 from automation.oversight.settings import report_paths
-from automation.review.checklist import existing_checklist, refresh_checklist
 from automation.review.core import review_data, reviews_in_progress
+from automation.review.names import existing_checklist
 from automation.review.service import form_facts, records_for
 from automation.workbook.raw import RawWorkbook
 
@@ -25,6 +25,8 @@ def refresh_in_progress(ctx: Context, raw: RawWorkbook | None, workbook: Path) -
             continue  # nothing to refresh: `ofsted-tracker review` makes one
         data = review_data(ctx.tracker, ctx.rules, ctx.calendar, records_for(ctx, raw, insp.inspection_id), ctx.now,
                            insp, form_facts(forms, insp.inspection_id))
+        from automation.review.checklist import refresh_checklist  # openpyxl: only when there is one
+
         if refresh_checklist(data, path):
             notes.append(f"{insp.inspection_id}: learning review in progress — the checklist's Review, Timeline and "
                          f"Email log sheets were brought up to date ({path}); the Checklist sheet was left as it is")

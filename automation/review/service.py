@@ -16,10 +16,10 @@ from automation.forms.workbook import read_form
 from automation.mail.journal import Record
 from automation.model import Inspection
 from automation.oversight.settings import report_paths
-from automation.review.checklist import existing_checklist, write_checklist
 from automation.review.core import find_inspection, form_facts_of, review_data, reviews_due
+from automation.review.names import existing_checklist
 from automation.review.timeline import FormFacts
-from automation.session import read_tracker
+from automation.session import existing_journal, read_tracker
 from automation.validate import FOR_ONE
 from automation.workbook import schema
 from automation.workbook.raw import RawWorkbook
@@ -69,12 +69,24 @@ def load_for_one(workbook: Path, cfg: Config, now: datetime, inspection_id: str)
     """(context, raw workbook) for one inspection, read-only: only the sheets its review draws on
     are read, and only its rows (and its school's) checked. An id not found is looked for in a
     full read, so the error lists the tracker's recent ids."""
-    store = SheetsStore(Path(workbook), FOR_ONE, _limits(cfg))
+    store = SheetsStore(Path(workbook), FOR_ONE + _log_if_needed(workbook, cfg, inspection_id), _limits(cfg))
     ctx, raw = read_tracker(Path(workbook), cfg, now, store=store, only={inspection_id})
     want = inspection_id.strip().upper()
     if not any(i.inspection_id.upper() == want for i in ctx.tracker.inspections):
         return read_tracker(Path(workbook), cfg, now)
     return ctx, raw
+
+
+def _log_if_needed(workbook: Path, cfg: Config, inspection_id: str) -> tuple:
+    """The Email log sheet when the send journal has nothing for the inspection (its emails are
+    then read from there), so the tracker is opened once, not twice."""
+    journal = existing_journal(Path(workbook), cfg)
+    if journal is None:
+        return (schema.EMAIL_LOG,)
+    try:
+        return () if journal.records(inspection_id=inspection_id.strip()) else (schema.EMAIL_LOG,)
+    finally:
+        journal.close()
 
 
 def form_file(folder: Path, inspection_id: str) -> Path | None:
@@ -97,6 +109,8 @@ def form_facts(folder: Path, inspection_id: str) -> FormFacts | None:
 def make_review(ctx: Context, raw: RawWorkbook | None, workbook: Path, inspection_id: str,
                 overwrite: bool = False) -> tuple[Path, bool]:
     """Write the checklist for one inspection; (path, whether it was written now)."""
+    from automation.review.checklist import write_checklist  # openpyxl: only when one is written
+
     insp = find_inspection(ctx.tracker, inspection_id)
     form = form_facts(ctx.config.resolve(Path(workbook), ctx.config.forms_dir), insp.inspection_id)
     data = review_data(ctx.tracker, ctx.rules, ctx.calendar, records_for(ctx, raw, insp.inspection_id, workbook),
