@@ -333,13 +333,13 @@ def run(workbook: Path, cfg: Config, now: datetime, transport: Transport | None 
                 made.pop().close()
 
         try:
-            settled = _settle_first(s.journal, get_transport, s.now)  # before anything is planned
+            settled = settle_first(s.journal, get_transport, s.now)  # before anything is planned
             return apply(plan_run(s, select), get_transport, sleep, settled, close)
         finally:
             close()
 
 
-def _settle_first(journal: Journal, get_transport, now: datetime) -> list[Record]:
+def settle_first(journal: Journal, get_transport, now: datetime) -> list[Record]:
     """Settle what an earlier run left in flight (or unconfirmed), before anything is planned."""
     if not any(r.state in IN_FLIGHT or r.state == SendState.UNCONFIRMED for r in journal.records()):
         return []

@@ -38,7 +38,7 @@ def run_for_row(s, row: int, select: Callable[[OutgoingMessage], bool], got=None
     that inspection needs: a RunResult, or WholeRunNeeded when only the whole run can do it.
     `got(ctx)` is called with the narrow context before anything is planned."""
     from automation.mail.delivery import Policy, deliver, stored_retries
-    from automation.run import RunResult, _settle_first, plan, tool_update
+    from automation.run import RunResult, plan, settle_first, tool_update
 
     cfg = s.cfg
     with open_session(s.workbook, cfg, s.now, store=s.store, journal=WRITE, lock=True,
@@ -58,7 +58,7 @@ def run_for_row(s, row: int, select: Callable[[OutgoingMessage], bool], got=None
             s.store.serve_cached_once()  # the whole run starts from what was just read
             return WholeRunNeeded(f"its feedback form {form.name} is read by the whole run")
         try:
-            settled = _settle_first(ses.journal, get_transport, ses.now)
+            settled = settle_first(ses.journal, get_transport, ses.now)
             if got is not None:
                 got(ctx)
             if ses.moved:
