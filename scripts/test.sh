@@ -8,4 +8,9 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 # Everything, the slow tests included (a plain `pytest` leaves them out: see pyproject.toml);
 # LibreOffice, when installed, lets the rendering tests run instead of skipping.
+# Bytecode caches on (some shells turn them off): every console-script run the tests start then
+# imports the package from its .pyc instead of compiling it, and each xdist worker reads the
+# assertion-rewritten test modules from pytest's cache instead of rewriting all of them.
+# The __pycache__ folders are git-ignored.
+unset PYTHONDONTWRITEBYTECODE
 exec .venv/bin/python -m pytest -q -m "slow or not slow" -n 2 "$@"

@@ -12,6 +12,9 @@ from automation.config import parse_config
 from automation.rules import load_rules
 from automation.workbook import schema
 
+# Heaviest test files first, for the two xdist workers (tests/scheduling.py).
+pytest_plugins = ["tests.scheduling"]
+
 STAFF = [
     {"Name": "Sam Imrie", "Role": "SIM", "Email": "sam.imrie@la.example.org", "Phone": "01234 100001"},
     {"Name": "Alex Inchley", "Role": "AI", "Email": "alex.inchley@la.example.org", "Phone": "01234 100002"},

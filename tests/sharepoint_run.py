@@ -23,8 +23,9 @@ def local_config(path: Path, outbox: Path, more: str = "") -> Path:
     return path
 
 
-def sharepoint_config(path: Path, drive, local_folder: Path, outbox: Path, more: str = "") -> Path:
-    """A config naming the stand-in's tracker by its browser URL, state and generated files in local_folder."""
+def sharepoint_config(path: Path, drive, local_folder: Path, outbox: Path, more: str = "", max_wait: float = 3) -> Path:
+    """A config naming the stand-in's tracker by its browser URL, state and generated files in local_folder;
+    throttling (429/503 with Retry-After) waited out for at most max_wait seconds a request."""
     local_config(path, outbox)
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(f"""
@@ -37,7 +38,7 @@ graph_url = {_toml(drive.base_url)}
 ca_bundle = {_toml(drive.ca_bundle)}
 local_folder = {_toml(local_folder)}
 allow_unencrypted_cache = true
-max_wait_seconds = 3
+max_wait_seconds = {max_wait:g}
 """ + more)
     return path
 
