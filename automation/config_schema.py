@@ -45,6 +45,18 @@ def _url_or_default(default: str):
 
 
 Clock = Annotated[str, BeforeValidator(_clock)]
+
+EVERY_RUN = "every run"  # [reports] oversight_refresh_at: rebuild the oversight workbook whenever its inputs change
+
+
+def _clock_or_every_run(v: Any) -> Any:
+    """A clock time as for Clock, or "every run" (any case and spacing)."""
+    if isinstance(v, str) and " ".join(v.lower().replace("-", " ").split()) == EVERY_RUN:
+        return EVERY_RUN
+    return _clock(v)
+
+
+ClockOrEveryRun = Annotated[str, BeforeValidator(_clock_or_every_run)]
 Seconds = Annotated[float, _check(lambda v: v >= 0)]
 Positive = Annotated[float, _check(lambda v: v > 0)]
 Days = Annotated[int, _check(lambda v: v >= 0)]
@@ -164,6 +176,8 @@ class Reports(Table):
     reviews_dir: NonBlank = text("reviews", "a folder or file name like \"reviews\"")
     oversight: NonBlank = text("reports/{tracker} oversight.xlsx", "a folder or file name like \"reports/{tracker} oversight.xlsx\"")
     summaries_dir: NonBlank = text("reports", "a folder or file name like \"reports\"")
+    # Leaders' figures need no 15-minute freshness: the first run after this time each day rebuilds them.
+    oversight_refresh_at: ClockOrEveryRun = Field("06:00", description="a time like \"06:00\", or \"every run\"")
 
 
 class Workbook(Table):

@@ -2,11 +2,12 @@
 
 Most runs (every 15 minutes, all day) find nothing to do, yet reading a big tracker takes
 seconds. After a run that exited 0 and changed none of its own inputs, the fingerprint of
-those inputs (tracker, journal, forms folder, rules, templates, config, the tool's version)
-is stored in the state folder with the moment the next run must happen anyway: the next
-midnight, the next configured clock time (working hours, schedule window, reminders'
-send_after) and, while an inspection is live, every run in working hours. The next run
-compares; if all matches and that moment has not come, it stops in milliseconds.
+those inputs (tracker, journal, forms folder, rules, templates, config, the tool's version,
+whether the oversight workbook is there) is stored in the state folder with the moment the
+next run must happen anyway: the next midnight, the next configured clock time (working
+hours, schedule window, reminders' send_after, the oversight workbook's daily refresh) and,
+while an inspection is live, every run in working hours. The next run compares; if all
+matches and that moment has not come, it stops in milliseconds.
 
 Conservative by design: a failed run, a run that wrote anything, a dry run or --force,
 an unreadable or foreign fingerprint file, or a clock behind the last run: never a skip."""
@@ -53,7 +54,18 @@ def take(workbook: Path, cfg: Config, config_path: Path | None, remote: Remote =
         "forms": _listing(cfg.resolve(workbook, cfg.forms_dir), "*"),
         "rules": _listing(rules, "*.toml"),
         "templates": _listing(_templates(email_templates_dir), "*"),
+        "oversight": _oversight_present(workbook, cfg),  # a deleted oversight workbook is rebuilt by the next run
     }
+
+
+def _oversight_present(workbook: Path, cfg: Config) -> bool | None:
+    from automation.errors import ConfigError
+    from automation.oversight.settings import report_paths
+
+    try:
+        return report_paths(cfg, workbook).oversight.is_file()
+    except ConfigError:
+        return None  # the run itself says what is wrong
 
 
 def _templates(finder) -> Path | None:
@@ -106,6 +118,15 @@ def _configured_clocks(cfg: Config) -> list[time]:
             out.append(time.fromisoformat(str(cfg.section(section).get(key) or default)))
         except ValueError:
             out.append(time(0, 0))  # unreadable: the run itself reports it; midnight is always a boundary
+    from automation.errors import ConfigError
+    from automation.oversight.settings import refresh_time
+
+    try:  # the oversight workbook's daily rebuild: a skipped run must never put it off
+        at = refresh_time(cfg)
+    except ConfigError:
+        at = time(0, 0)
+    if at is not None:
+        out.append(at)
     return out
 
 

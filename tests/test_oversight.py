@@ -144,11 +144,11 @@ def test_oversight_rebuild_is_skipped_when_nothing_changed(small, cfg):
     from automation.review.service import load_for_reports
 
     ctx, raw = load_for_reports(small, cfg, NOW)
-    first = refresh_oversight(ctx, raw, small, only_if_changed=True)
+    first = refresh_oversight(ctx, raw, small, only_if_due=True)
     assert first is not None and first.exists()
-    assert refresh_oversight(ctx, raw, small, only_if_changed=True) is None
+    assert refresh_oversight(ctx, raw, small, only_if_due=True) is None
     ctx2, raw2 = load_for_reports(small, cfg, datetime(2026, 11, 25, 9, 0, tzinfo=LONDON))  # a new day: overdue moves
-    assert refresh_oversight(ctx2, raw2, small, only_if_changed=True) == first
+    assert refresh_oversight(ctx2, raw2, small, only_if_due=True) == first
 
 
 def test_empty_tracker_still_gives_a_workbook(tmp_path, capsys):

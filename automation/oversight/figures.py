@@ -94,12 +94,15 @@ def inspection_facts(tracker: Tracker, rules: Rules, cal: WorkingCalendar, recor
                 overdue_fu[fu.inspection_id] += 1
     contact = rules.contact_plan
     promise = contact.timings.acknowledge_within_working_hours
+    terms: dict[tuple[int, int], str] = {}  # term_of depends on the year and month alone
     out = []
     for insp in tracker.inspections:
         school = tracker.schools.get(insp.urn)
         if school is None:
             continue
         notified = cal.local(insp.notified_at)
+        month = (notified.year, notified.month)
+        term = terms.get(month) or terms.setdefault(month, term_of(notified.date(), rules))
         acked = _acknowledged(insp, by_insp.get(insp.inspection_id, []))
         due = cal.add_working_hours(notified, promise)
         if acked is not None:
@@ -116,7 +119,7 @@ def inspection_facts(tracker: Tracker, rules: Rules, cal: WorkingCalendar, recor
             met += said is True
             missed += said is False
             unknown += said is None
-        out.append(Facts(insp.inspection_id, school.name, school.urn, term_of(notified.date(), rules),
+        out.append(Facts(insp.inspection_id, school.name, school.urn, term,
                          school.district or NO_DISTRICT, school.sim, _short(rules, insp.framework),
                          insp.inspection_type, outcome_label(insp, rules), notified, ack, hours, met, missed, unknown,
                          insp.concerns_raised == "Yes", insp.conduct_concerns == "Yes",

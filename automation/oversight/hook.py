@@ -1,5 +1,6 @@
 """After the run has updated the tracker: write a checklist for each newly
-requested learning review (once) and refresh the oversight workbook (when anything changed).
+requested learning review (once) and refresh the oversight workbook (when due: once a day, or
+when missing; oversight/service.py is_due). Says nothing when it is not due.
 Never fails the run: a problem becomes a line in the run's summary, and the next run retries."""
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def after_run(workbook: Path, store: TrackerStore, ctx: Context, records: list[R
                      "the run itself completed.")
         failed.append(notes[-1])
     try:
-        path = oversight.refresh_oversight(ctx, raw, workbook, only_if_changed=True)
+        path = oversight.refresh_oversight(ctx, raw, workbook, only_if_due=True)
         if path:
             notes.append(f"Oversight workbook updated: {path}")
     except (TrackerError, OSError) as exc:

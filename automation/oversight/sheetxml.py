@@ -21,6 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from automation.safefiles import put
 
 _DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
+ROWS_PER_WRITE = 500
 
 
 @dataclass
@@ -42,20 +43,53 @@ def _add_rows(path: Path, ws: Worksheet, rows: list[list]) -> None:
     part = ws.path.lstrip("/")  # where openpyxl put the sheet, e.g. xl/worksheets/sheet5.xml
     date_style = ws.cell(2, next((c for c, v in enumerate(rows[0], 1) if isinstance(v, datetime)), 1)).style_id
     last = 2 + len(rows)
-    body = "".join(_row(r, values, date_style) for r, values in enumerate(rows, start=3)).encode()
     tmp = path.with_name(path.name + ".part")
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
         for info in src.infolist():
             data = src.read(info)
-            if info.filename == part:
-                head, sep, tail = data.partition(b"</sheetData>")
-                if not sep:
-                    raise ValueError(f"{part} in {path} has no sheetData")  # openpyxl always writes one
-                ref = f"A1:{get_column_letter(len(rows[0]))}{last}".encode()
-                head = _DIMENSION.sub(b'<dimension ref="' + ref + b'"/>', head, count=1)
-                data = head + body + sep + tail
-            out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+            if info.filename != part:
+                out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+                continue
+            head, sep, tail = data.partition(b"</sheetData>")
+            if not sep:
+                raise ValueError(f"{part} in {path} has no sheetData")  # openpyxl always writes one
+            ref = f"A1:{get_column_letter(len(rows[0]))}{last}".encode()
+            head = _DIMENSION.sub(b'<dimension ref="' + ref + b'"/>', head, count=1)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            seen: dict = {}
+            # A block of rows at a time: the whole sheet's text (5 MB at 5,000 rows) is never held at once.
+            with out.open(info, "w") as fh:  # at most DETAIL_LIMIT rows: far below zip64 sizes
+                fh.write(head)
+                for start in range(0, len(rows), ROWS_PER_WRITE):
+                    fh.write(_rows_xml(rows[start:start + ROWS_PER_WRITE], 3 + start, date_style, seen).encode())
+                fh.write(sep + tail)
     os.replace(tmp, path)
+
+
+def _rows_xml(rows: list[list], first: int, date_style: int, seen: dict | None = None) -> str:
+    """The rows from row `first` on, the same text as _row's. Most values repeat (terms, districts,
+    SIMs, Yes/No, counts): each distinct text or number becomes XML once (_cell depends on the
+    value alone). Keyed by type, and a float by its repr, so 1, 1.0 and -0.0 never share; `seen`
+    carries what is known from one block of rows to the next (the same date_style only)."""
+    letters = [get_column_letter(c) for c in range(1, max(map(len, rows), default=0) + 1)]
+    done = {} if seen is None else seen
+    skip = len('<c r=""')
+    out = []
+    for r, values in enumerate(rows, start=first):
+        out.append(f'<row r="{r}">')
+        for letter, v in zip(letters, values):
+            kind = type(v)
+            if kind is str or kind is int or kind is float:
+                key = (kind, repr(v) if kind is float else v)
+                tail = done.get(key)
+                if tail is None:
+                    tail = done[key] = _cell("", v, date_style)[skip:]
+            else:
+                tail = _cell("", v, date_style)[skip:]
+            if tail:
+                out.append(f'<c r="{letter}{r}"{tail}')
+        out.append("</row>")
+    return "".join(out)
 
 
 def _row(r: int, values: list, date_style: int) -> str:

@@ -4,7 +4,7 @@ A tool-owned file rebuilt from scratch each time — never the user's tracker.""
 from __future__ import annotations
 
 import calendar
-from datetime import datetime
+from datetime import datetime, time
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
@@ -80,18 +80,26 @@ def _widths(ws, first: int, rest: int, n: int) -> None:
         ws.column_dimensions[get_column_letter(c)].width = rest
 
 
-def build_oversight(facts: list[Facts], rules: Rules, now: datetime, la_name: str, source: str) -> OversightBook:
-    """The oversight workbook (in memory): Dashboard, By term, By district, By SIM, Inspections."""
+def build_oversight(facts: list[Facts], rules: Rules, now: datetime, la_name: str, source: str,
+                    refresh_at: time | None = time(6, 0)) -> OversightBook:
+    """The oversight workbook (in memory): Dashboard, By term, By district, By SIM, Inspections.
+    refresh_at: when the run rebuilds it each day (None: every run in which anything changed)."""
     wb = Workbook()
     dash = wb.active
     dash.title = "Dashboard"
     put(dash["A1"], f"Ofsted inspections: leadership oversight — {la_name}")
     dash["A1"].font = TITLE
-    put(dash["A2"], f"Rebuilt by ofsted-tracker on {now:%d/%m/%Y %H:%M} from {source}. Do not edit: this workbook is "
-                    f"replaced on every run. Terms by the month Ofsted called: {_terms_text(rules)}.")
-    dash["A2"].font = Font(italic=True, color="595959")
-    put(dash["A3"], f"{len(facts)} inspections. Tables: the By term, By district and By SIM sheets; one row per inspection "
-                    f"(the newest {DETAIL_LIMIT:,} at most): Inspections.")
+    # A snapshot, not live figures (by default the run rebuilds it once a day): say plainly when it is from.
+    at = f"{now:%d/%m/%Y %H:%M}"
+    when = (f"once a day by the first run after {refresh_at:%H:%M}" if refresh_at is not None
+            else "by every run in which anything changed")
+    put(dash["A2"], f"Figures at {at}, from {source}. Rebuilt by ofsted-tracker {when}, and on request "
+                    "(ofsted-tracker oversight). Do not edit: this workbook is replaced at each rebuild.")
+    dash["A2"].font = Font(bold=True, color=BLUE)
+    put(dash["A3"], f"{len(facts)} inspections. Terms by the month Ofsted called: {_terms_text(rules)}. Tables: the "
+                    f"By term, By district and By SIM sheets; one row per inspection (the newest {DETAIL_LIMIT:,} at "
+                    "most): Inspections.")
+    dash["A3"].font = Font(italic=True, color="595959")
 
     ws = wb.create_sheet("By term")
     types = breakdown(facts, "term", "type", rules)
@@ -140,6 +148,8 @@ def build_oversight(facts: list[Facts], rules: Rules, now: datetime, la_name: st
     detail = wb.create_sheet("Inspections")
     rest = _detail(detail, facts)
     for sheet in wb.worksheets:
+        sheet.oddFooter.left.text = f"Figures at {at}"  # on every printed page too
+        sheet.oddFooter.right.text = "Page &P of &N"
         sheet.page_setup.orientation = "landscape"
         sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
         sheet.sheet_properties.pageSetUpPr.fitToPage = True
