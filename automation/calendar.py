@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -15,11 +16,36 @@ LONDON = ZoneInfo("Europe/London")
 
 
 def _bank_holidays():
-    # Imported when a calendar is made, not with this module: the package costs ~9 MB, which
-    # commands that never count working days (import-schools) need not pay.
+    # Imported when a calendar is made, not with this module: commands that never count working
+    # days (import-schools) need not pay for the package.
     import holidays
 
-    return holidays.country_holidays("GB", subdiv="ENG")
+    try:
+        return _uk_module(holidays).UnitedKingdom(subdiv="ENG")
+    except Exception:  # another layout of the package: its usual door, which is all it costs
+        return holidays.country_holidays("GB", subdiv="ENG")
+
+
+@functools.cache
+def _uk_module(holidays):
+    """The package's United Kingdom module, run on its own (once a process): importing it the usual
+    way runs holidays.countries, which imports all ~250 countries (8 MB and 0.17 s of every command)."""
+    import importlib.util
+    from pathlib import Path
+
+    source = Path(holidays.__file__).parent / "countries" / "united_kingdom.py"
+    spec = importlib.util.spec_from_file_location("holidays.countries.united_kingdom", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _bank_year(bank: holidays.HolidayBase, year: int) -> dict[date, str]:
+    """The bank holidays falling in a year, with their names as `bank` gives them."""
+    # The years either side too: a holiday observed on another day may fall across New Year.
+    for y in (year - 1, year, year + 1):
+        bank.get(date(y, 6, 1))  # the object fills a year's holidays when asked about any day of it
+    return {d: bank.get(d) for d in bank if d.year == year}
 
 
 @dataclass(frozen=True)
@@ -30,13 +56,23 @@ class WorkingCalendar:
     tz: ZoneInfo = LONDON
     _bank: holidays.HolidayBase = field(default_factory=_bank_holidays, compare=False, repr=False)
 
+    # year -> {date: name}: the `holidays` object's own lookup is Python code run for every day a
+    # plan counts (tens of thousands a run); a plain dict per year answers the same in C.
+    _years: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def _year(self, year: int) -> dict:
+        got = self._years.get(year)
+        if got is None:
+            got = self._years[year] = _bank_year(self._bank, year)
+        return got
+
     def bank_holiday(self, d: date) -> str | None:
         """The bank holiday's name on a date, or None."""
-        return self._bank.get(d)
+        return self._year(d.year).get(d)
 
     def is_working_day(self, d: date) -> bool:
         """Monday to Friday and not an England & Wales bank holiday."""
-        return d.weekday() < 5 and d not in self._bank
+        return d.weekday() < 5 and d not in self._year(d.year)
 
     def is_school_day(self, d: date) -> bool:
         """A working day outside the LA's school holidays."""

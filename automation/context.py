@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from automation.calendar import WorkingCalendar
 from automation.config import Config
-from automation.mail.journal import Record
-from automation.mail.message import Renderer
 from automation.mail.states import SendState
 from automation.model import Inspection, Tracker
 from automation.rules import Rules
+
+if TYPE_CHECKING:  # only named here: a look at the tracker need not import the mail code (jinja2)
+    from automation.mail.journal import Record
+    from automation.mail.message import Renderer
 
 
 @dataclass

@@ -9,16 +9,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
-
-from filelock import FileLock, Timeout
+from typing import TYPE_CHECKING, Iterator
 
 from automation.calendar import LONDON, WorkingCalendar
 from automation.config import Config
 from automation.context import Context
 from automation.errors import MailError, Problem, TrackerError
 from automation.mail.journal import Journal, is_corrupt, open_checked
-from automation.mail.message import Renderer, layout_fields
 from automation.mail.states import DONE_FOR_HISTORY, LEGACY
 from automation.paths import email_templates_dir
 from automation.rules import Rules, load_rules
@@ -28,6 +25,9 @@ from automation.workbook.protocol import TrackerStore
 from automation.workbook.raw import RawWorkbook
 from automation.workbook.safety import PartLimits
 from automation.workbook.store import WorkbookStore
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 # How a session uses the send journal.
 READ = "read"  # an existing readable journal, if any (a corrupt one is left for a real run)
@@ -44,6 +44,9 @@ def journal_path(workbook: Path, cfg: Config) -> Path:
 
 def run_lock(workbook: Path, cfg: Config, timeout: float = 60) -> FileLock:
     """One run at a time per tracker (scheduled run, command line and ribbon alike)."""
+    # Imported here: filelock brings asyncio (~6 MB), which a command that only looks never needs.
+    from filelock import FileLock
+
     workbook = Path(workbook)
     folder = cfg.resolve(workbook, cfg.state_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -110,7 +113,11 @@ def load_context(store: TrackerStore, cfg: Config, now: datetime, journal: Journ
     history = journal.records() if journal else []
     # A look at some inspections sends nothing: their context renders no email, so the templates
     # are not loaded (and checked) for it.
-    renderer = None if only is not None or rows is not None else Renderer(email_templates_dir(), layout=layout_fields(cfg))
+    renderer = None
+    if only is None and rows is None:
+        from automation.mail.message import Renderer, layout_fields  # jinja2: only when emails may be rendered
+
+        renderer = Renderer(email_templates_dir(), layout=layout_fields(cfg))
     ctx = Context(tracker, rules, cfg, cal, cal.local(now), history, renderer, logged_sent=logged_sent_ids(raw))
     if not history and ctx.logged_sent:
         ctx.notes.append("The send journal is new (was the tracker moved or renamed?): messages the Email log "
@@ -215,6 +222,8 @@ def open_session(workbook: Path | None, cfg: Config, now: datetime, *, store: Tr
 
 
 def _acquire(workbook: Path, cfg: Config, timeout: float) -> FileLock:
+    from filelock import Timeout
+
     try:
         held = run_lock(workbook, cfg, timeout)
         held.acquire()

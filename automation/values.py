@@ -86,6 +86,10 @@ def parse_datetime(v) -> tuple[datetime, bool]:
     raise BadValue("is not a date", "type the date as dd/mm/yyyy (and a time as hh:mm), or pick it in Excel.")
 
 
+_DATES: dict[date, date] = {}  # one copy of each date read: a tracker's dates repeat (tens of thousands, a few thousand distinct)
+
+
 def parse_date(v) -> date:
     """A date from an Excel value or UK text (a time, if given, is ignored)."""
-    return parse_datetime(v)[0].date()
+    d = parse_datetime(v)[0].date()
+    return _DATES.setdefault(d, d)

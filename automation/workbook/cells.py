@@ -36,8 +36,9 @@ def value(v, special=None):
 def row_values(row: list, wanted: list[tuple[int, str]], special: dict, number: int, left: int = 1,
                seen: dict | None = None) -> dict:
     """header -> value for one calamine row (its first item in column left): blanks and blank
-    text left out. The hot loop of a read. `seen` (one dict for a sheet) keeps one copy of each
-    text: two thirds of a tracker's text cells repeat another (types, grades, names, states)."""
+    text left out. The hot loop of a read. `seen` (one dict for a read) keeps one copy of each
+    text and date: two thirds of a tracker's text cells repeat another (types, grades, names,
+    states), and so do most dates. A datetime is never equal to a text, so they share it."""
     out = {}
     for i, h in wanted:
         v = row[i]
@@ -50,7 +51,10 @@ def row_values(row: list, wanted: list[tuple[int, str]], special: dict, number: 
         elif t is float:
             out[h] = int(v) if v.is_integer() and abs(v) < 2 ** 53 else v
         elif t is date:
-            out[h] = datetime.combine(v, time(0, 0))
+            v = datetime.combine(v, time(0, 0))
+            out[h] = v if seen is None else seen.setdefault(v, v)
+        elif t is datetime:
+            out[h] = v if seen is None else seen.setdefault(v, v)  # due dates and the like repeat too
         else:
             out[h] = v
     return out

@@ -6,10 +6,13 @@ come from a byte scan of the same sheet parts (automation/workbook/cells.py)."""
 from __future__ import annotations
 
 import difflib
+import functools
 import re
+import sys
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Iterator, NamedTuple
 
 import python_calamine
 from defusedxml import DefusedXmlException
@@ -66,25 +69,109 @@ def _read(fh, z: zipfile.ZipFile, sheets, digest: str) -> RawWorkbook:
     wb = _load(fh)
     try:
         by_norm = {_norm(n): n for n in wb.sheet_names}
-        out = RawWorkbook(digest=digest)
-        for spec in sheets:
-            actual = by_norm.get(_norm(spec.name))
-            if actual is None:
-                continue
+        found = [(spec, by_norm[_norm(spec.name)]) for spec in sheets if _norm(spec.name) in by_norm]
+        # Every part is scanned (in chunks) before calamine loads any sheet, so a part's unpacked XML
+        # (10 MB for 10,000 rows) and calamine's copy of the cells are never in memory together.
+        scans = {actual: scan_part(z, parts[actual]) if parts.get(actual) else Scan({}, [], 0) for _, actual in found}
+        read: dict[str, RawSheet] = {}
+        seen: dict = {}  # ids, URNs, school names and dates recur from sheet to sheet
+        # The sheet with the most cells first, while little else is held: a sheet being read costs
+        # calamine's copy of all its cells (~32 bytes each) on top of the rows kept so far.
+        for spec, actual in sorted(found, key=lambda f: -scans[f[1]].cells):
             part = parts.get(actual)
-            data = z.read(part) if part else b""
-            sheet = _read_sheet(wb.get_sheet_by_name(actual), actual, spec, cells.special_cells(data, part or actual))
+            special, merges = scans.pop(actual)[:2]
+            sheet = _read_sheet(wb.get_sheet_by_name(actual), actual, spec, special, seen)
             sheet.table_end, sheet.table_totals = _table_end(z, part, sheet.header_row)
             if sheet.table_totals:  # a table's totals row is not data
                 last = sheet.table_end + sheet.table_totals
                 sheet.rows = [(n, c) for n, c in sheet.rows if not sheet.table_end < n <= last]
-            sheet.merged = [m.decode() for m in _MERGE.findall(data)
-                            if pkg.split_ref(m.decode().split(":")[1])[0] > sheet.header_row]
-            out.sheets[spec.name] = sheet
+            sheet.merged = [m for m in merges if pkg.split_ref(m.split(":")[1])[0] > sheet.header_row]
+            read[spec.name] = sheet
+        out = RawWorkbook({spec.name: read[spec.name] for spec, _ in found}, digest=digest)  # in the contract's order
         _require_sheets(sheets, out, wb.sheet_names)
         return out
     finally:
         wb.close()
+        give_back_freed_memory()
+
+
+def give_back_freed_memory() -> None:
+    """Return the C heap's free pages to the system (glibc; elsewhere nothing is done).
+    calamine's copy of a sheet is thousands of small allocations; freed, glibc keeps their pages
+    (15 MB at 10,000 rows), and Python's own objects, allocated apart, never reuse them."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            return ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc (musl, say): nothing to trim
+            pass
+    return None
+
+
+_CHUNK = 1 << 18  # 256 KB: the scan holds little more than one chunk
+_OVERLAP = 256  # longer than any mark or <mergeCell ref="..."> looked for, so none is cut in two
+_PREFIXED_ROOT = re.compile(rb"<[A-Za-z_][\w.-]*:worksheet\b")
+_PLAIN_MARKS = (b"<f>", b"<f ", b"<f/", b't="e"')  # a formula or error cell in unprefixed XML
+_DIMENSION = re.compile(rb'<dimension ref="\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?"')
+
+
+class Scan(NamedTuple):
+    """What a sheet part holds besides values: formula and error cells, merged ranges, and how many
+    cells its <dimension> says it spans (0 when it does not say; used only to order the reads)."""
+
+    special: dict
+    merges: list
+    cells: int
+
+
+def scan_part(z: zipfile.ZipFile, part: str) -> Scan:
+    """The part's Scan, read in chunks: the whole part is held only when it has formula or error
+    cells (the tool's own sheets never have any)."""
+    merges: list[str] = []
+    size = 0
+    taken_to = 0  # absolute end of the last merge taken (a merge in the overlap is seen twice)
+    with z.open(part) as fh:
+        tail, offset = b"", 0  # offset: where tail begins in the part
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            window = tail + chunk
+            if offset == 0:
+                if _PREFIXED_ROOT.search(window, 0, 4096):
+                    return _whole_part(z, part)  # elements written as <x:c>: the sure way
+                size = size or _dimension_cells(window)
+            # "<f" first: one search of the chunk finds nothing in a sheet without formulas.
+            if (b"<f" in window and any(m in window for m in _PLAIN_MARKS[:3])) or _PLAIN_MARKS[3] in window:
+                return _whole_part(z, part)
+            for m in _MERGE.finditer(window):
+                if offset + m.start() >= taken_to:
+                    merges.append(m.group(1).decode())
+                    taken_to = offset + m.end()
+            keep = min(len(window), _OVERLAP)
+            offset += len(window) - keep
+            tail = window[-keep:]
+    return Scan({}, merges, size)
+
+
+def _dimension_cells(head: bytes) -> int:
+    m = _DIMENSION.search(head, 0, 8192)
+    if m is None:
+        return 0
+    c1, r1, c2, r2 = m.groups()
+    if c2 is None:
+        return 1
+    return (abs(int(r2) - int(r1)) + 1) * (abs(pkg.col_number(c2.decode()) - pkg.col_number(c1.decode())) + 1)
+
+
+def _whole_part(z: zipfile.ZipFile, part: str) -> Scan:
+    data = z.read(part)
+    return Scan(cells.special_cells(data, part), [m.decode() for m in _MERGE.findall(data)], _dimension_cells(data))
 
 
 def _table_end(z: zipfile.ZipFile, part: str | None, header_row: int) -> tuple[int | None, int]:
@@ -123,12 +210,11 @@ def _load(fh):
         raise ValueError(f"{type(exc).__name__}: {exc}") from exc
 
 
-def _read_sheet(ws, title: str, spec: schema.Sheet, special: dict) -> RawSheet:
+def _read_sheet(ws, title: str, spec: schema.Sheet, special: dict, seen: dict | None = None) -> RawSheet:
+    """One sheet's header and rows; `seen` (shared by a read's sheets) keeps one copy of each text and date."""
     wanted = {_norm(h) for h in spec.headers()}
-    # Padded from A1 (skip_empty_area=False): list index + 1 is the row and column number,
-    # even with a blank column A or rows left empty above a title.
-    top, left = 1, 1
-    rows = iter(ws.to_python(skip_empty_area=False))
+    top = 1
+    rows, left = _rows_of(ws)
     # The header is the row, among the first few, naming most contract columns:
     # users may put a title or notes above the table.
     best, header_row, head, buffered = -1, 1, [], []
@@ -146,9 +232,21 @@ def _read_sheet(ws, title: str, spec: schema.Sheet, special: dict) -> RawSheet:
     sheet = RawSheet(title, header_row, columns, problems=notes, width=width,
                      header_found=best >= min(HEADER_MIN_MATCHES, len(wanted)), searched_rows=len(buffered))
     wanted_idx = [(idx - left, h) for h, idx in columns.items() if 0 <= idx - left < len(head)]
-    take, seen = sheet.rows.append, {}
+    take = sheet.rows.append
+    seen = {} if seen is None else seen
     for number, row in enumerate(buffered[header_row - top + 1:], start=header_row + 1):
         take((number, cells.row_values(row, wanted_idx, special, number, left, seen)))
     for number, row in enumerate(rows, start=len(buffered) + top):
         take((number, cells.row_values(row, wanted_idx, special, number, left, seen)))
     return sheet
+
+
+def _rows_of(ws) -> tuple[Iterator[list], int]:
+    """(the sheet's rows from row 1, the column of each row's first item). A calamine sheet is
+    streamed a row at a time (iter_rows pads rows from row 1 and starts at the first used column):
+    a whole-sheet list of 10,000 rows would hold every cell twice. Anything else (automation/graph)
+    gives rows padded from A1."""
+    if isinstance(ws, python_calamine.CalamineSheet):
+        start = ws.start
+        return iter(ws.iter_rows()), (start[1] + 1 if start else 1)
+    return iter(ws.to_python(skip_empty_area=False)), 1
