@@ -5,7 +5,6 @@ are in automation/mail/states.py."""
 from __future__ import annotations
 
 import email
-import email.policy
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +14,7 @@ from typing import Callable
 
 from automation.errors import MailError
 from automation.mail.journal import Journal, Record
-from automation.mail.message import OutgoingMessage
+from automation.mail.message import POLICY, OutgoingMessage
 from automation.mail.states import FINAL, IN_FLIGHT, MAYBE_GONE, UNDELIVERED, SendState
 from automation.mail.transport import (AmbiguousSendError, PermanentSendError,
                                        TransientSendError, Transport, TransportDown, call_send, only_to)
@@ -98,6 +97,8 @@ def deliver(messages: list[OutgoingMessage], transport: Transport, journal: Jour
     report = DeliveryReport()
     batch = _GroupCommit(journal)
     try:
+        if idempotent(transport):
+            batch.ahead = _queue_ahead(messages, transport, journal, now)
         for msg in messages:
             _pace(transport, batch, report.down)
             batch.hold()
@@ -120,14 +121,58 @@ def _pace(transport, batch, down: str) -> None:
         limiter.sleep(limiter.delay())
 
 
+def idempotent(transport) -> bool:
+    """Whether handing the same message over twice delivers it once, and confirm() tells for
+    certain whether it was (the outbox folder: one file per Message-ID)."""
+    return bool(getattr(transport, "idempotent", False))
+
+
+# The detail of a message journalled with its outbox batch and not yet handed over: only a run
+# stopped mid-batch leaves it (every outcome replaces it), and settle_interrupted reads it.
+QUEUED_AHEAD = "queued with its batch for the outbox"
+
+
+def _queue_ahead(messages, transport, journal: Journal, now) -> set[str]:
+    """For an idempotent transport: every message the journal does not know yet recorded as
+    queued, with its bytes, in one durable commit before the first is handed over. Returns
+    their keys, whose hand-overs then need no commit of their own (see _GroupCommit)."""
+    keys: set[str] = set()
+    journal.db.execute("BEGIN IMMEDIATE")  # outside the try: nothing to roll back if it fails
+    try:
+        for msg in messages:
+            if msg.key not in keys and journal.get(msg.key) is None:
+                # tried=False: the attempt is counted when it is made, as for any other message,
+                # so the row each message ends with is the one it would have without this.
+                journal.queue(msg, transport.name, now(), tried=False)
+                journal.finish(msg.key, S.QUEUED, now(), QUEUED_AHEAD)
+                keys.add(msg.key)
+        journal.db.execute("COMMIT")
+    except BaseException:
+        journal.db.execute("ROLLBACK")
+        raise
+    return keys
+
+
 class _GroupCommit:
     """One durable journal commit per message instead of three: queued and the previous
     message's outcome wait in an open transaction, committed together with 'handing_over'
-    just before the bytes leave (or at the end of the batch)."""
+    just before the bytes leave (or at the end of the batch).
+
+    For an idempotent transport (the outbox folder) a message queued ahead needs no commit
+    at its hand-over at all, so the batch has two commits, not one per message. What makes
+    'handing_over' durable matters for is telling, after a crash, whether the bytes may have
+    left; for the outbox that is never in doubt: a record left queued (or handing_over) is
+    looked up, and found sent if its file is there (settle_interrupted), and sending it again
+    writes nothing if the file is there (OutboxTransport.send). Either way the file is written
+    once and the journal ends up saying sent; and queued-with-its-bytes is durable before any
+    file is written, so no message can leave without the journal knowing of it. One whose file
+    is not there was never handed over and is forgotten, as it would not have been journalled
+    yet without this, so the next run's plan decides whether it goes (not this batch's)."""
 
     def __init__(self, journal: Journal):
         self.db = journal.db
         self.open = False
+        self.ahead: set[str] = set()  # keys queued durably before the batch (idempotent transports)
 
     def hold(self) -> None:
         if not self.open:
@@ -172,11 +217,15 @@ def _try_one(msg, transport, batch, journal, now, policy, down, sleep):
 
     def handover():
         journal.handing_over(msg.key, now())
-        batch.commit()  # durable before the bytes can leave
+        if msg.key not in batch.ahead:
+            batch.commit()  # durable before the bytes can leave
 
     for attempt in range(1, policy.attempts + 1):
         batch.hold()
-        journal.queue(msg, transport.name, now())
+        if attempt > 1 or msg.key in batch.ahead:  # its row already holds these bytes
+            journal.attempt(msg.key, transport.name, now())
+        else:
+            journal.queue(msg, transport.name, now())
         try:
             got = call_send(transport, msg, handover) or {}
         except TransportDown as exc:
@@ -227,15 +276,16 @@ def stored_message(rec: Record, content: bytes | None) -> OutgoingMessage:
     """The message as journalled: its stored bytes, or (older records) a stand-in with its
     Message-ID and recipients, enough to look it up in Sent Items."""
     if content:
-        em = email.message_from_bytes(content, policy=email.policy.default)
+        em = email.message_from_bytes(content, policy=POLICY)
         to = tuple(a for _, a in getaddresses(em.get_all("To", [])) if a)
         cc = tuple(a for _, a in getaddresses(em.get_all("Cc", [])) if a)
     else:
         em = EmailMessage()
         em["Message-ID"], em["Subject"], em["To"] = rec.message_id, rec.subject, ", ".join(rec.recipients)
         to, cc = rec.recipients, ()
-    return OutgoingMessage(rec.key, rec.inspection_id, rec.purpose, rec.version, to, cc, rec.subject,
-                           "not delivered earlier: sent again as it was", em, rec.facts)
+    msg = OutgoingMessage(rec.key, rec.inspection_id, rec.purpose, rec.version, to, cc, rec.subject,
+                          "not delivered earlier: sent again as it was", em, rec.facts)
+    return msg.keep_bytes(content) if content else msg
 
 
 def settle_interrupted(journal: Journal, transport: Transport, now: datetime) -> list[Record]:
@@ -247,15 +297,26 @@ def settle_interrupted(journal: Journal, transport: Transport, now: datetime) ->
     out = []
     try:
         for rec in todo:
-            if rec.state == S.QUEUED:
+            ahead = rec.state == S.QUEUED and rec.detail == QUEUED_AHEAD
+            if ahead and idempotent(transport) and rec.transport == transport.name:
+                # Journalled with an outbox batch (_queue_ahead), whose hand-overs were not
+                # committed one by one: its file tells whether it was handed over.
+                if transport.confirm(stored_message(rec, journal.content(rec.key))):
+                    journal.finish(rec.key, S.SENT, now, "confirmed sent after an interrupted run")
+                else:
+                    # Never handed over: forgotten, as it would never have been journalled had the
+                    # batch not been journalled ahead, so this run's plan decides whether it goes.
+                    journal.forget(rec.key)
+                    continue
+            elif rec.state == S.QUEUED and not ahead:
                 journal.wait(rec.key, now, "a run stopped before handing it over; sent again in this run")
-            else:
+            else:  # handed over, or (queued ahead for an outbox no longer configured) it may have been
                 known = transport.confirm(stored_message(rec, journal.content(rec.key)))
                 if known is True:
                     journal.finish(rec.key, S.SENT, now, "confirmed sent after an interrupted run")
                 elif known is False and journal.content(rec.key):
                     journal.wait(rec.key, now, "an interrupted hand-over did not arrive; sent again in this run")
-                elif rec.state == S.HANDING_OVER:
+                elif rec.state in IN_FLIGHT:
                     journal.finish(rec.key, S.UNCONFIRMED, now, "a run was interrupted while handing it over; "
                                    + unconfirmed_advice(transport.name))
                 else:

@@ -143,6 +143,16 @@ class Journal:
              msg.as_bytes()),
         )
 
+    def attempt(self, key: str, transport: str, now: datetime) -> None:
+        """Record one more attempt of a message queue() has already stored in this batch: the
+        same row queue() would leave, without writing its bytes, subject and facts again."""
+        self.db.execute("UPDATE sends SET state='queued', attempts=attempts+1, transport=?, updated_at=?, "
+                        "refused='{}' WHERE key=?", (transport, now.isoformat(), key))
+
+    def forget(self, key: str) -> None:
+        """Remove a record still queued (journalled ahead of a hand-over that never came)."""
+        self.db.execute("DELETE FROM sends WHERE key=? AND state='queued'", (key,))
+
     def handing_over(self, key: str, now: datetime) -> None:
         """Record that the message is being handed over this moment."""
         self.finish(key, SendState.HANDING_OVER, now, "being handed over")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
+from email import headerregistry
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, default
 from email.utils import format_datetime, getaddresses
 from pathlib import Path
 
@@ -19,6 +21,69 @@ from automation.purposes import TEMPLATE_SUFFIX, templated
 
 
 AUTO_RESPONSE_SUPPRESS = "OOF, AutoReply"
+
+
+class _HeaderRegistry(headerregistry.HeaderRegistry):
+    """The standard header registry, made cheaper without changing a header (or a byte).
+
+    The standard one makes a new class with type() on every lookup — a third of the cost of
+    setting a header — so each header's class is made once. And it parses every value it is
+    given, though most of a batch's headers are the same few (From, MIME-Version, each part's
+    Content-Type ...): a parsed header is a pure function of its name and value that nothing
+    changes afterwards (a str with read-only attributes; replacing a header makes a new one),
+    so one parsed header is shared by every message that sets the same name to the same value."""
+
+    KEEP = 4096  # parsed headers kept; a long-lived process starts again beyond this
+
+    def __init__(self):
+        super().__init__()
+        self._classes: dict[str, type] = {}
+        self._parsed: dict[tuple[str, str], headerregistry.BaseHeader] = {}
+
+    def __getitem__(self, name):
+        key = name.lower()  # how the standard registry looks names up
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+    def __call__(self, name, value):
+        key = (name, value)
+        header = self._parsed.get(key) if type(value) is str else None
+        if header is None:
+            header = super().__call__(name, value)
+            if type(value) is str:
+                if len(self._parsed) >= self.KEEP:
+                    self._parsed.clear()
+                self._parsed[key] = header
+        return header
+
+    def map_to_type(self, name, cls):
+        self._classes.pop(name.lower(), None)
+        self._parsed.clear()
+        super().map_to_type(name, cls)
+
+    def __deepcopy__(self, memo):
+        # A copied message (test mode's redirected copy) shares the registry: it holds nothing of
+        # any one message, and copying its store of parsed headers would cost more than the copy.
+        return self
+
+    def __copy__(self):
+        return self
+
+
+# The default policy with that registry: what every message (and each of its parts) is built with.
+POLICY = default.clone(header_factory=_HeaderRegistry())
+
+
+def forget_parsed_headers() -> None:
+    """Start the shared store of parsed headers afresh, as a new process does (for benchmarks)."""
+    POLICY.header_factory._parsed.clear()
+
+
+def new_message() -> EmailMessage:
+    """An empty message (or MIME part) built with POLICY."""
+    return EmailMessage(policy=POLICY)
 
 
 @dataclass(frozen=True)
@@ -52,8 +117,22 @@ class OutgoingMessage:
         return self.to + self.cc
 
     def as_bytes(self) -> bytes:
-        """The exact bytes every transport hands over (CRLF line ends)."""
-        return self.email.as_bytes(policy=SMTP)
+        """The exact bytes every transport hands over (CRLF line ends), made once per message."""
+        # The journal's copy and the transport's (and each retry's) are then the same bytes by
+        # construction, for one flatten instead of two or more. Everything that changes a
+        # message's email does so before its first as_bytes (attach_itip) or on a copy
+        # (redirected, only_to), and the first flatten fixes the MIME boundaries in it anyway.
+        data = self.__dict__.get("_bytes")
+        if data is None:
+            data = self.email.as_bytes(policy=SMTP)
+            object.__setattr__(self, "_bytes", data)  # frozen: a cache, not a field
+        return data
+
+    def keep_bytes(self, data: bytes) -> OutgoingMessage:
+        """Hand these bytes over as the message (its journalled bytes, which its email was parsed
+        from): a message sent again goes exactly as it was, not as a re-flatten would fold it."""
+        object.__setattr__(self, "_bytes", bytes(data))
+        return self
 
 
 def message_key(inspection_id: str, purpose: str, recipients, version: int) -> str:
@@ -83,7 +162,10 @@ class Renderer:
     layout_fields) is merged under each message's own fields; any other field a template
     uses and the step does not supply is an error, never a blank."""
 
-    def __init__(self, folder: Path, purposes=None, layout: dict | None = None):
+    def __init__(self, folder: Path, purposes=None, layout: dict | None = None,
+                 cache: Path | bool = True):
+        """`cache`: where compiled templates are kept between runs (True: the user's own
+        private cache folder; False: none, every template compiled when first rendered)."""
         loader = jinja2.FileSystemLoader(str(folder))
         self.folder = Path(folder)
         self.layout = dict(layout or {})
@@ -92,6 +174,9 @@ class Renderer:
         self.text = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined,
                                        autoescape=False, trim_blocks=True, lstrip_blocks=True,
                                        keep_trailing_newline=True)
+        if cache:
+            for env in (self.html, self.text):
+                env.bytecode_cache = template_cache(env, None if cache is True else Path(cache))
         check_folder(self.folder, templated() if purposes is None else purposes)
 
     def render(self, name: str, context: dict) -> tuple[str, str, str]:
@@ -114,6 +199,53 @@ class Renderer:
             raise TemplateError(f"Email template {self.folder / file} ({part} part) uses a field the product does "
                                 f"not supply: {exc.message} — correct the template.")
         return " ".join(subject.split()), text, html
+
+
+class _TemplateCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept between runs: compiling the few a run renders costs about a tenth
+    of a second each time (a ribbon click's budget is about a second).
+
+    A stale template never wins: jinja2 stores each template's code with a checksum of its
+    source, and compiles it again when the file's text differs. What else decides the code is
+    in the file names (template_cache): this jinja2 and Python, and the environment's options
+    (the HTML and the plain-text environment compile one file differently). The folder is the
+    user's own (jinja2's private per-user folder, refused unless only they can write to it),
+    as the files hold code to run. Anything wrong with a file (unreadable, damaged, no space)
+    is a cache miss: the template is compiled as if there were no cache."""
+
+    def load_bytecode(self, bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # damaged or unreadable: compile it again
+            bucket.reset()
+
+    def dump_bytecode(self, bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:  # full disk or read-only folder: this run simply compiled it
+            pass
+
+
+def template_cache(env: jinja2.Environment, folder: Path | None = None) -> jinja2.BytecodeCache | None:
+    """The bytecode cache for one environment (None if no safe folder is to be had)."""
+    options = (jinja2.__version__, sys.version, sys.implementation.cache_tag,
+               env.block_start_string, env.block_end_string, env.variable_start_string,
+               env.variable_end_string, env.comment_start_string, env.comment_end_string,
+               env.line_statement_prefix, env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks,
+               env.newline_sequence, env.keep_trailing_newline, env.optimized, env.is_async,
+               repr(env.autoescape), _qualname(env.undefined), _qualname(env.finalize),
+               sorted(env.extensions), sorted(env.filters), sorted(env.tests))
+    tag = hashlib.sha256(repr(options).encode()).hexdigest()[:16]
+    try:
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        return _TemplateCache(None if folder is None else str(folder), f"ofsted-tracker-{tag}-%s.cache")
+    except (OSError, RuntimeError):  # no private folder: every template compiled afresh
+        return None
+
+
+def _qualname(obj) -> str:
+    return "" if obj is None else f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', repr(obj))}"
 
 
 # The parts every email template has: the plain-text ones and the HTML body (title and banner
@@ -209,7 +341,7 @@ def build_message(*, sender: str, to, cc=(), subject: str, text: str, html: str 
         raise MailError(f"No recipient for '{purpose}' on inspection {inspection_id} — add the missing email address in the tracker.")
     key = message_key(inspection_id, purpose, to + cc, version)
     domain = sender.rsplit("@", 1)[-1]
-    msg = EmailMessage()
+    msg = new_message()
     msg["From"] = _check_header("From", sender)
     msg["To"] = ", ".join(to)
     if cc:

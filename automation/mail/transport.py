@@ -116,6 +116,9 @@ class OutboxTransport:
     """The embedded default: one .eml file per message; writing the same message twice is a no-op."""
 
     name = "outbox"
+    # Sending a Message-ID whose file is there writes nothing, and confirm() is certain: delivery
+    # journals the batch ahead instead of committing each hand-over (delivery._GroupCommit).
+    idempotent = True
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -277,6 +280,11 @@ class RedirectTransport:
     def limiter(self):
         """The inner transport's rate limit, so delivery paces test mode the same way."""
         return getattr(self.inner, "limiter", None)
+
+    @property
+    def idempotent(self) -> bool:
+        """As the inner transport: each redirected copy has a Message-ID of its own, made the same way each time."""
+        return bool(getattr(self.inner, "idempotent", False))
 
     def send(self, message: OutgoingMessage, on_handover: Callable[[], None] = no_handover) -> Refused | None:
         return call_send(self.inner, redirected(message, self.to), on_handover)

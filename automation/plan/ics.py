@@ -15,9 +15,8 @@ from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 
-from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vRecur, vText
-
 from automation.calendar import LONDON
+from automation.mail.message import new_message
 
 REQUEST, CANCEL = "REQUEST", "CANCEL"
 TZID = "Europe/London"
@@ -72,9 +71,11 @@ def call_uid(inspection_id: str, day_no: int, label: str, domain: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _london_vtimezone() -> Timezone:
+def _london_vtimezone():
     """Europe/London by rule (last Sunday of March and of October, 01:00 UTC), as Outlook writes it
     (built once: every request carries the same one, and serialising it changes nothing in it)."""
+    from icalendar import Timezone, TimezoneDaylight, TimezoneStandard, vRecur  # only a run that invites loads it
+
     tz = Timezone()
     tz.add("tzid", TZID)
     for part, start, offsets, name, month in ((TimezoneStandard(), datetime(1970, 10, 25, 2, 0), ("+0100", "+0000"), "GMT", 10),
@@ -95,6 +96,8 @@ def _offset(text: str) -> timedelta:
 def itip(invite: CallInvite, method: str, sequence: int, organiser: str, organiser_name: str,
          stamp: datetime) -> bytes:
     """One VCALENDAR with METHOD and one VEVENT: a request for the call, or its cancellation."""
+    from icalendar import Calendar, Event, vCalAddress, vText  # only a run that invites loads it
+
     cal = Calendar()
     cal.add("prodid", "-//ofsted-tracker//keep-in-touch calls//EN")
     cal.add("version", "2.0")
@@ -131,7 +134,7 @@ def attach_itip(email: EmailMessage, data: bytes, method: str) -> None:
     alternative = next((p for p in email.walk() if p.get_content_type() == "multipart/alternative"), None)
     if alternative is None:
         raise ValueError("a meeting message needs a plain-text and an HTML body first")
-    part = EmailMessage()
+    part = new_message()  # the shared policy: the same bytes, without re-parsing every header
     part.set_content(data, maintype="text", subtype="calendar", cte="base64")  # bytes: the CRLFs kept
     # Written as Google Calendar and Exchange write it: the method unquoted.
     part.replace_header("Content-Type", f'text/calendar; charset="utf-8"; method={method}')
