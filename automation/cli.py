@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import gc
 import importlib
 import logging
 import sys
@@ -43,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run a command; errors become a plain message and an exit status, never a traceback."""
+    # A command builds hundreds of thousands of small objects (a tracker's cells) and frees few
+    # cycles: with the default thresholds the cycle collector ran often enough to cost about a
+    # sixth of a 10,000-row run's CPU. Collections still happen, just less often.
+    gc.set_threshold(50_000, 20, 100)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
