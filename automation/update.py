@@ -33,11 +33,18 @@ def changed_cells(update: TrackerUpdate, current: dict[int, dict[str, object]]) 
     """The update without the cells that already hold the value (keeps saves small)."""
     cells = {}
     for row, values in update.inspection_cells.items():
-        diff = {h: v for h, v in values.items() if _norm(current.get(row, {}).get(h)) != _norm(v)}
+        now = current.get(row, {})
+        diff = {h: v for h, v in values.items() if not _same(now.get(h), v)}
         if diff:
             cells[row] = diff
     return TrackerUpdate(update.found_at, cells, update.follow_ups, update.email_log, update.problems,
                          update.email_problems)
+
+
+def _same(old, new) -> bool:
+    if type(old) is type(new) and old == new and (type(new) is not datetime or new.tzinfo is old.tzinfo is None):
+        return True  # the usual case (equal, and so equal once normalised), sooner
+    return _norm(old) == _norm(new)
 
 
 def _norm(v):

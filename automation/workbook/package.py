@@ -3,7 +3,9 @@ Used so the tool edits only its own cells and copies every other part untouched.
 
 from __future__ import annotations
 
+import functools
 import posixpath
+import re
 import zipfile
 
 from lxml import etree
@@ -80,6 +82,7 @@ def table_parts(z: zipfile.ZipFile, sheet_part: str) -> list[str]:
             if r.get("Type") == TABLE_REL]
 
 
+@functools.lru_cache(maxsize=4096)
 def col_letter(n: int) -> str:
     """1 -> A, 27 -> AA (a local function: importing openpyxl for this costs ~17 MB and a start-up)."""
     if not 1 <= n <= 18278:
@@ -91,6 +94,7 @@ def col_letter(n: int) -> str:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def col_number(letters: str) -> int:
     n = 0
     for ch in letters:
@@ -98,7 +102,18 @@ def col_number(letters: str) -> int:
     return n
 
 
+_REF = re.compile(r"([A-Za-z]+)(\d+)")
+
+
 def split_ref(ref: str) -> tuple[int, int]:
     """'AB12' -> (row 12, column 28)."""
+    m = _REF.fullmatch(ref)
+    if m is None:
+        return _split_ref_slowly(ref)
+    return int(m.group(2)), col_number(m.group(1).upper())
+
+
+def _split_ref_slowly(ref: str) -> tuple[int, int]:
+    """A reference the pattern does not take (e.g. '$A$1'), read as before: letters, then the row."""
     i = next(i for i, ch in enumerate(ref) if ch.isdigit())
     return int(ref[i:]), col_number(ref[:i].upper())

@@ -18,9 +18,9 @@ _SHEET_DATA = re.compile(rb"<sheetData\b[^>]*>")
 _ROW_OPEN = re.compile(rb"\s*<row\b[^>]*?(/?)>")
 _ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
 _CELL_OPEN = re.compile(rb"<c[\s>/]")
-_CELL_WITH_REF = re.compile(rb'<c\s[^>]*?\br="([A-Z]+)\d+"')
+_CELL_WITH_REF = re.compile(rb'<c\s[^>]*?\br="([A-Za-z]+)\d+"')
 _CELL_TAG = re.compile(rb"<c\s([^>]*)>")
-_REF_ATTR = re.compile(rb'(?:^|\s)r="([A-Z]+)\d+"')
+_REF_ATTR = re.compile(rb'(?:^|\s)r="([A-Za-z]+)\d+"')
 _STYLE_ATTR = re.compile(rb'(?:^|\s)s="(\d+)"')
 # package.parse's options (no entities resolved, no network); its DOCTYPE check is not needed
 # for rows: a DOCTYPE cannot occur inside the wrapper element (it would not parse).
@@ -46,32 +46,49 @@ def lazy_parse(data: bytes, part: str) -> tuple[etree._Element, Lazy | None]:
     end = data.find(b"</sheetData>")
     if m is None or m.group(0).endswith(b"/>") or end < m.end() or data.find(b"<sheetData", m.end()) >= 0:
         return pkg.parse(data, part), None
+    if not _every_cell_has_its_reference(data, m.end(), end):
+        return pkg.parse(data, part), None
     mark = b"ofsted-row-" + os.urandom(6).hex().encode() + b":"
-    spans, numbers, holders = [], {}, []
+    spans, numbers = [], {}
     pos = m.end()
+    match, find, number_in = _ROW_OPEN.match, data.find, _ROW_NUMBER.search
     while True:
-        row = _ROW_OPEN.match(data, pos, end)
+        row = match(data, pos, end)
         if row is None:
             break
-        stop = row.end() if row.group(1) else data.find(b"</row>", row.end(), end) + len(b"</row>")
-        number = _ROW_NUMBER.search(row.group(0))
+        tag = row.group(0)
+        stop = row.end() if row.group(1) else find(b"</row>", row.end(), end) + len(b"</row>")
+        number = number_in(tag)
         if stop < row.end() or number is None or int(number.group(1)) in numbers:
             return pkg.parse(data, part), None
-        start = data.index(b"<", row.start())
-        if len(_CELL_OPEN.findall(data, start, stop)) != len(_CELL_WITH_REF.findall(data, start, stop)):
-            return pkg.parse(data, part), None  # a cell without its reference
         numbers[int(number.group(1))] = len(spans)
-        holders.append(b"<!--" + mark + str(len(spans)).encode() + b"-->")
-        spans.append((start, stop))
+        spans.append((row.end() - len(tag.lstrip()), stop))  # from the row's "<" (not the white space before it)
         pos = stop
     if data[pos:end].strip():
         return pkg.parse(data, part), None  # something between the rows other than white space
-    root = pkg.parse(data[:m.end()] + b"".join(holders) + data[end:], part)
+    holders = b"".join([b"<!--%s%d-->" % (mark, i) for i in range(len(spans))])
+    root = pkg.parse(data[:m.end()] + holders + data[end:], part)
     return root, Lazy(data, spans, numbers, mark, root.find(f"{M}sheetData").nsmap)
+
+
+def _every_cell_has_its_reference(data: bytes, start: int, end: int) -> bool:
+    """Whether every cell between start and end names its reference (the writer places cells by it)."""
+    # Counting substrings is much quicker than a pattern: every "<c" in sheet data is a cell
+    # (text has its "<" escaped) unless rich text has "<color" and the like; then the pattern decides.
+    if data.count(b"<c", start, end) == data.count(b'<c r="', start, end):
+        return True
+    return len(_CELL_OPEN.findall(data, start, end)) == len(_CELL_WITH_REF.findall(data, start, end))
 
 
 def placeholders(data_el: etree._Element, lazy: Lazy) -> dict[int, etree._Element]:
     """Row number -> its placeholder comment in the sheetData element."""
+    nodes = list(data_el)
+    order = list(lazy.numbers)  # row numbers in the order of their spans, as lazy_parse met them
+    ends = [b"<!--" + lazy.mark + str(i).encode() + b"-->" for i in (0, len(order) - 1)] if order else []
+    if len(nodes) == len(order) and all(etree.tostring(nodes[k], with_tail=False) == end
+                                        for k, end in zip((0, -1), ends)):
+        # Straight from lazy_parse: the children are the placeholders, one a row, in order.
+        return dict(zip(order, nodes))
     by_index = {i: n for n, i in lazy.numbers.items()}
     out = {}
     for node in data_el.iterchildren(etree.Comment):
@@ -109,7 +126,7 @@ def styles(lazy: Lazy, n: int) -> dict[int, str]:
     for tag in _CELL_TAG.finditer(lazy.data, a, b):
         ref, style = _REF_ATTR.search(tag.group(1)), _STYLE_ATTR.search(tag.group(1))
         if ref and style:
-            got[pkg.col_number(ref.group(1).decode())] = style.group(1).decode()
+            got[pkg.col_number(ref.group(1).decode().upper())] = style.group(1).decode()
     return got
 
 
@@ -118,4 +135,4 @@ def last_column(lazy: Lazy, n: int) -> int:
     a, b = lazy.spans[lazy.numbers[n]]
     last = lazy.data.rfind(b"<c ", a, b)
     ref = _CELL_WITH_REF.match(lazy.data, last, b) if last >= 0 else None
-    return pkg.col_number(ref.group(1).decode()) if ref else 1
+    return pkg.col_number(ref.group(1).decode().upper()) if ref else 1

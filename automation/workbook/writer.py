@@ -101,7 +101,7 @@ def apply_edits(path: Path, edits: list[SheetEdit], expected_digest: str | None 
                 f"{path.name} is not a complete .xlsx workbook ({type(exc).__name__}: {exc}) — open it in Excel "
                 "and save it as 'Excel Workbook (*.xlsx)', then run again.")
         try:
-            tmp = _write_package(target, z, new_parts)
+            tmp = _write_package(target, z, new_parts, fh)
         finally:
             for data in new_parts.values():
                 if hasattr(data, "close"):
@@ -117,7 +117,9 @@ def apply_edits(path: Path, edits: list[SheetEdit], expected_digest: str | None 
         Path(tmp).unlink(missing_ok=True)
 
 
-def _write_package(path: Path, z: zipfile.ZipFile, new_parts: dict[str, bytes]) -> str:
+def _write_package(path: Path, z: zipfile.ZipFile, new_parts: dict[str, bytes], source=None) -> str:
+    """The new package in a temporary file beside the tracker: the new parts packed, every other
+    part copied from `source` (the tracker's open file) as it is packed there, when it can be."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".~ofsted-", suffix=".xlsx")
     try:
         with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as out:
@@ -130,7 +132,7 @@ def _write_package(path: Path, z: zipfile.ZipFile, new_parts: dict[str, bytes]) 
                     if data is None:
                         continue  # a part we drop (calcChain)
                     _write_part(out, info, data)
-                else:
+                elif source is None or not _copy_packed(out, source, info):
                     out.writestr(info, z.read(info.filename), compress_type=info.compress_type)
             for name, data in new_parts.items():
                 if name not in names and data is not None:
@@ -141,6 +143,45 @@ def _write_package(path: Path, z: zipfile.ZipFile, new_parts: dict[str, bytes]) 
         Path(tmp).unlink(missing_ok=True)
         raise
     return tmp
+
+
+def _copy_packed(out: zipfile.ZipFile, source, info: zipfile.ZipInfo) -> bool:
+    """Copy one unchanged part's packed bytes into the new package as they are, instead of
+    unpacking and packing them again (most of a save's time for the parts the tool does not
+    touch, and the part stays the same to the byte). False, having written nothing: a part
+    this does not do (encrypted, another method, a ZIP64 size, zipfile not as expected)."""
+    # zipfile has no public way to copy an entry packed; this does what ZipFile._open_to_write
+    # and _ZipWriteFile.close do (the same in Python 3.11 to 3.13), with the sizes and CRC known.
+    if (info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+            or max(info.file_size, info.compress_size, info.header_offset) >= zipfile.ZIP64_LIMIT
+            or out._writing or not all(hasattr(out, a) for a in ("fp", "start_dir", "filelist", "NameToInfo",
+                                                                  "_writecheck", "_seekable"))):
+        return False
+    source.seek(info.header_offset)
+    head = source.read(30)  # the part's local header: its name and extra field come before the data
+    if len(head) != 30 or head[:4] != b"PK\x03\x04":
+        return False
+    name_len, extra_len = int.from_bytes(head[26:28], "little"), int.from_bytes(head[28:30], "little")
+    source.seek(info.header_offset + 30 + name_len + extra_len)
+    new = copy.copy(info)  # the source's own entry is left as it is
+    new.flag_bits = info.flag_bits & ~0x08  # the sizes and CRC go in the header: no data descriptor after the data
+    if out._seekable:
+        out.fp.seek(out.start_dir)
+    new.header_offset = out.fp.tell()
+    out._writecheck(new)
+    out._didModify = True
+    out.fp.write(new.FileHeader(False))
+    left = info.compress_size
+    while left:
+        chunk = source.read(min(left, 1 << 20))
+        if not chunk:
+            raise zipfile.BadZipFile(f"part {info.filename} is cut short")
+        out.fp.write(chunk)
+        left -= len(chunk)
+    out.start_dir = out.fp.tell()
+    out.filelist.append(new)
+    out.NameToInfo[new.filename] = new
+    return True
 
 
 def _write_part(out: zipfile.ZipFile, info: zipfile.ZipInfo, data) -> None:
@@ -223,6 +264,29 @@ def _edited_parts(z: zipfile.ZipFile, edits: list[SheetEdit]) -> dict[str, bytes
     return parts
 
 
+class _RowCells:
+    """One row's cells in document order with their columns, and each column's first cell."""
+
+    def __init__(self, cols: list[int], cells: list):
+        self.cols, self.cells = cols, cells
+        self.first: dict[int, etree._Element] = {}
+        for c, cell in zip(cols, cells):
+            self.first.setdefault(c, cell)
+        self.ascending = all(a < b for a, b in zip(cols, cols[1:]))
+
+    def place(self, c: int) -> int:
+        """Where a new cell in column c goes: before the row's first cell to its right (Excel keeps
+        a row's cells in column order; a row that is not is taken in its own order, as it stands)."""
+        if self.ascending:
+            return bisect.bisect(self.cols, c)
+        return next((i for i, cc in enumerate(self.cols) if cc > c), len(self.cols))
+
+    def insert(self, i: int, c: int, cell) -> None:
+        self.cols.insert(i, c)
+        self.cells.insert(i, cell)
+        self.first[c] = cell
+
+
 LINE_POINTS, MAX_LINES = 15, 10  # a wrapped line at Calibri 11, and the tallest row the tool makes
 
 
@@ -244,6 +308,10 @@ class _Sheet:
         self.numbers = sorted(self.rows)
         self.cols = [(int(c.get("min")), int(c.get("max")), c.get("style")) for c in root.iterfind(f"{M}cols/{M}col")]
         self._row_styles: dict[int, dict[int, str]] = {}
+        # Row number -> its cells' columns in document order and each column's first cell, made
+        # the first time a cell of the row is set: finding a cell is then a lookup, not a scan.
+        self._cells: dict[int, _RowCells] = {}
+        self._above: tuple | None = None  # (row, the styles found above it, the rows still to look at)
 
     def _el(self, n: int):
         """Row n's element, read from its bytes the first time it is needed."""
@@ -325,6 +393,9 @@ class _Sheet:
         self.rows.pop(old)
         self.numbers.remove(old)
         self._row_styles.pop(old, None)
+        index = self._cells.pop(old, None)
+        self._cells.pop(new, None)
+        self._above = None
         self.data.remove(el)
         el.set("r", str(new))
         for cell in el.iterfind(f"{M}c"):
@@ -340,13 +411,17 @@ class _Sheet:
         if new not in self.rows:
             self.numbers.insert(i, new)
         self.rows[new] = el
+        if index is not None:
+            self._cells[new] = index  # the same cells, in the same columns
 
     def truncate(self, keep_to: int) -> None:
         for n in [n for n in self.numbers if n > keep_to]:
             self.data.remove(self.rows.pop(n))
             self._unread.pop(n, None)
             self._row_styles.pop(n, None)
+            self._cells.pop(n, None)
         self.numbers = sorted(self.rows)
+        self._above = None
 
     def _row(self, r: int):
         if r in self.rows:
@@ -363,17 +438,20 @@ class _Sheet:
 
     def _cell(self, r: int, c: int):
         row = self._row(r)
-        ref = f"{pkg.col_letter(c)}{r}"
-        cells = row.findall(f"{M}c")
-        for cell in cells:
-            rr, cc = pkg.split_ref(cell.get("r"))
-            if cc == c:
-                return cell
-            if cc > c:
-                new = etree.Element(f"{M}c", r=ref)
-                cell.addprevious(new)
-                return new
-        new = etree.SubElement(row, f"{M}c", r=ref)
+        index = self._cells.get(r)
+        if index is None:
+            cells = list(row.iterfind(f"{M}c"))
+            index = self._cells[r] = _RowCells([pkg.split_ref(cell.get("r"))[1] for cell in cells], cells)
+        found = index.first.get(c)
+        if found is not None:
+            return found
+        new = etree.Element(f"{M}c", r=f"{pkg.col_letter(c)}{r}")
+        i = index.place(c)
+        if i < len(index.cells):
+            index.cells[i].addprevious(new)
+        else:
+            row.append(new)
+        index.insert(i, c, new)
         return new
 
     def _styles_of(self, n: int) -> dict[int, str]:
@@ -388,11 +466,23 @@ class _Sheet:
         return got
 
     def _style_above(self, r: int, c: int) -> str | None:
-        i = bisect.bisect_left(self.numbers, r)
-        for n in reversed(self.numbers[max(0, i - 30):i]):
-            if n > self.header_row and c in self._styles_of(n):
-                return self._styles_of(n)[c]
-        return next((s for lo, hi, s in self.cols if lo <= c <= hi and s), None)
+        """The style of the nearest cell above in column c (within 30 rows, below the header),
+        else the column's own style."""
+        if self._above is None or self._above[0] != r:
+            i = bisect.bisect_left(self.numbers, r)
+            self._above = (r, {}, iter(self.numbers[max(0, i - 30):i][::-1]))
+        # The rows above are walked once for all of row r's cells (each column's nearest style
+        # kept), and only as far as a column asks: setting a cell changes the styles above later
+        # rows, never above its own.
+        _, nearest, rows = self._above
+        while c not in nearest:
+            n = next(rows, None)
+            if n is None:
+                return next((s for lo, hi, s in self.cols if lo <= c <= hi and s), None)
+            if n > self.header_row:
+                for col, style in self._styles_of(n).items():
+                    nearest.setdefault(col, style)
+        return nearest[c]
 
     def set(self, r: int, c: int, value) -> bool:
         """Set one cell's value; True if it replaced a formula."""
@@ -414,12 +504,14 @@ class _Sheet:
         elif value not in (None, ""):
             cell.set("t", "inlineStr")
             t = etree.SubElement(etree.SubElement(cell, f"{M}is"), f"{M}t")
-            t.text = _ILLEGAL.sub("", str(value))[:32767]
+            t.text = as_written(str(value))
             t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
         if style:
             cell.set("s", style)
             if r in self._row_styles:
                 self._row_styles[r][c] = style
+            if self._above is not None and self._above[0] > r:
+                self._above = None  # a row above the one being looked up changed
         return had_formula
 
     def fix_dimension(self) -> None:
@@ -431,6 +523,12 @@ class _Sheet:
                     if n not in self._unread and len(r) and r[-1].tag == f"{M}c" and r[-1].get("r")), default=1)
         maxc = max([maxc, *(rowbytes.last_column(self.lazy, n) for n in self._unread)])
         dim.set("ref", f"A1:{pkg.col_letter(maxc)}{self.numbers[-1]}")
+
+
+def as_written(value):
+    """Text as a cell holds it: without the control characters XML cannot carry, at most
+    Excel's 32,767 characters. Other values as they are."""
+    return _ILLEGAL.sub("", value)[:32767] if isinstance(value, str) else value
 
 
 def date_epoch(z: zipfile.ZipFile) -> datetime:
