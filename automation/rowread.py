@@ -253,6 +253,13 @@ class Pick:
                 self.urns.add(_urn_cell(cells))
         self.urns.discard("")
 
+    @classmethod
+    def named(cls, ids: set[str], urns: set[str]) -> "Pick":
+        """A Pick of ids and URNs already known (no sheet looked at)."""
+        pick = cls.__new__(cls)
+        pick.ids, pick.urns = set(ids), set(urns)
+        return pick
+
     # Each is asked of every row of its sheet: a few dictionary lookups, no parsing.
     def inspection(self, cells: dict) -> bool:
         return _urn_cell(cells) in self.urns or _id_cell(cells) in self.ids
@@ -264,6 +271,28 @@ class Pick:
         iid = _id_cell(cells)
         # More than needed is harmless: any OFS- id of one of the schools.
         return iid in self.ids or iid[:4] == "OFS-" and iid[4:].split("-", 1)[0] in self.urns
+
+
+def keep_for(ids: Iterable[str]) -> dict | None:
+    """What a read for these inspections alone may leave out, for workbook.reader's `keep`: the
+    rows Pick would not take. None (read every row) unless every id is the tool's own
+    OFS-<URN>-<date>, whose URN names the school before any row is read; the caller checks that
+    each inspection's row has that URN (else it reads again in full)."""
+    wanted = {str(i).strip().upper() for i in ids}
+    urns = {m.group(1) for i in wanted if (m := _OWN_ID.fullmatch(i))}
+    if not wanted or len(urns) != len(wanted):
+        return None
+    pick = Pick.named(wanted, urns)  # the same tests Pick applies, over the cells that decide them
+    return {"Inspections": (frozenset(("URN", "Inspection ID")), pick.inspection),
+            "Schools": (frozenset(("URN",)), pick.school),
+            "Follow-ups": (frozenset(("Inspection ID",)), pick.follow_up),
+            "Email log": (frozenset(("Inspection ID",)), lambda cells: _id_cell(cells) in wanted)}
+
+
+def own_urn(inspection_id: str) -> str | None:
+    """The URN the tool's own id names (OFS-<URN>-<date>), or None."""
+    m = _OWN_ID.fullmatch(str(inspection_id).strip().upper())
+    return m.group(1) if m else None
 
 
 def _id_cell(cells: dict) -> str:

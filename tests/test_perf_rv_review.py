@@ -69,9 +69,9 @@ def test_without_the_journal_the_email_log_is_read_in_the_same_single_read(ran, 
     reads = []
     real = readonly.read_workbook
 
-    def counted(p, sheets, limits=None):
+    def counted(p, sheets, limits=None, keep=None):
         reads.append([s.name for s in sheets])
-        return real(p, sheets=sheets, limits=limits)
+        return real(p, sheets=sheets, limits=limits, keep=keep)
 
     monkeypatch.setattr(readonly, "read_workbook", counted)
     n, emails = _compare_all(copy, cfg)
@@ -87,8 +87,8 @@ def test_with_the_journal_the_email_log_is_not_read(ran, monkeypatch):
     reads = []
     real = readonly.read_workbook
     monkeypatch.setattr(readonly, "read_workbook",
-                        lambda p, sheets, limits=None: reads.append([s.name for s in sheets]) or real(p, sheets=sheets,
-                                                                                                      limits=limits))
+                        lambda p, sheets, limits=None, keep=None: reads.append([s.name for s in sheets])
+                        or real(p, sheets=sheets, limits=limits, keep=keep))
     ctx, raw = service.load_for_one(path, cfg, LATER, iid)
     assert service.records_for(ctx, raw, iid, path)
     assert len(reads) == 1 and "Email log" not in reads[0]

@@ -19,6 +19,7 @@ from automation.oversight.settings import report_paths
 from automation.review.core import find_inspection, form_facts_of, review_data, reviews_due
 from automation.review.names import existing_checklist
 from automation.review.timeline import FormFacts
+from automation.rowread import keep_for, own_urn
 from automation.session import existing_journal, read_tracker
 from automation.validate import FOR_ONE
 from automation.workbook import schema
@@ -69,10 +70,18 @@ def load_for_one(workbook: Path, cfg: Config, now: datetime, inspection_id: str)
     """(context, raw workbook) for one inspection, read-only: only the sheets its review draws on
     are read, and only its rows (and its school's) checked. An id not found is looked for in a
     full read, so the error lists the tracker's recent ids."""
-    store = SheetsStore(Path(workbook), FOR_ONE + _log_if_needed(workbook, cfg, inspection_id), _limits(cfg))
-    ctx, raw = read_tracker(Path(workbook), cfg, now, store=store, only={inspection_id})
+    sheets = FOR_ONE + _log_if_needed(workbook, cfg, inspection_id)
     want = inspection_id.strip().upper()
-    if not any(i.inspection_id.upper() == want for i in ctx.tracker.inspections):
+    # Only the rows of the school the id names are converted (most of a read's time at 10,000
+    # rows); if the row's URN has been changed since, its school's rows were left out: read again.
+    store = SheetsStore(Path(workbook), sheets, _limits(cfg), keep=keep_for({inspection_id}))
+    ctx, raw = read_tracker(Path(workbook), cfg, now, store=store, only={inspection_id})
+    found = [i for i in ctx.tracker.inspections if i.inspection_id.upper() == want]
+    if store.keep is not None and found and any(i.urn != own_urn(want) for i in found):
+        ctx, raw = read_tracker(Path(workbook), cfg, now, store=SheetsStore(Path(workbook), sheets, _limits(cfg)),
+                                only={inspection_id})
+        found = [i for i in ctx.tracker.inspections if i.inspection_id.upper() == want]
+    if not found:
         return read_tracker(Path(workbook), cfg, now)
     return ctx, raw
 

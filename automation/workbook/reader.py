@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import difflib
 import functools
+import itertools
 import re
 import sys
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 import python_calamine
 from defusedxml import DefusedXmlException
@@ -33,12 +34,18 @@ _norm = headers.norm
 
 
 # What a damaged or odd file makes calamine, lxml, ElementTree or zipfile raise while reading.
+# Sheet name -> (the headers a row is judged by, the test of those cells): see read_workbook.
+Keep = dict[str, tuple[frozenset, Callable[[dict], bool]]]
+
 _BAD_FILE = (zipfile.BadZipFile, zlib.error, EOFError, SyntaxError, DefusedXmlException, KeyError, ValueError,
              python_calamine.CalamineError)
 
 
-def read_workbook(path: Path, sheets=schema.ALL, limits: safety.PartLimits | None = None) -> RawWorkbook:
-    """Every contract sheet present in the workbook, as raw rows keyed by header."""
+def read_workbook(path: Path, sheets=schema.ALL, limits: safety.PartLimits | None = None,
+                  keep: Keep | None = None) -> RawWorkbook:
+    """Every contract sheet present in the workbook, as raw rows keyed by header. `keep` (by sheet
+    name: the headers a row is judged by, and the test of those cells) leaves out the rows a
+    command about one inspection has no use for, before the rest of the row is converted."""
     path = Path(path)
     safety.sniff(path)
     # One open file for the checks, the fingerprint and calamine: all see the same bytes
@@ -47,7 +54,7 @@ def read_workbook(path: Path, sheets=schema.ALL, limits: safety.PartLimits | Non
         digest = file_digest(fh)
         with safety.open_package(fh, path.name, limits) as z:
             try:
-                return _read(fh, z, sheets, digest)
+                return _read(fh, z, sheets, digest, keep or {})
             except WorkbookError:
                 raise
             except _BAD_FILE as exc:
@@ -63,7 +70,7 @@ def _unreadable(z: zipfile.ZipFile, name: str, exc: Exception) -> WorkbookError:
                               "open it in Excel and save it as 'Excel Workbook (*.xlsx)', or restore the last good copy.")
 
 
-def _read(fh, z: zipfile.ZipFile, sheets, digest: str) -> RawWorkbook:
+def _read(fh, z: zipfile.ZipFile, sheets, digest: str, keep: Keep) -> RawWorkbook:
     parts = pkg.sheet_parts(z)
     fh.seek(0)
     wb = _load(fh)
@@ -80,7 +87,7 @@ def _read(fh, z: zipfile.ZipFile, sheets, digest: str) -> RawWorkbook:
         for spec, actual in sorted(found, key=lambda f: -scans[f[1]].cells):
             part = parts.get(actual)
             special, merges = scans.pop(actual)[:2]
-            sheet = _read_sheet(wb.get_sheet_by_name(actual), actual, spec, special, seen)
+            sheet = _read_sheet(wb.get_sheet_by_name(actual), actual, spec, special, seen, keep.get(spec.name))
             sheet.table_end, sheet.table_totals = _table_end(z, part, sheet.header_row)
             if sheet.table_totals:  # a table's totals row is not data
                 last = sheet.table_end + sheet.table_totals
@@ -210,8 +217,10 @@ def _load(fh):
         raise ValueError(f"{type(exc).__name__}: {exc}") from exc
 
 
-def _read_sheet(ws, title: str, spec: schema.Sheet, special: dict, seen: dict | None = None) -> RawSheet:
-    """One sheet's header and rows; `seen` (shared by a read's sheets) keeps one copy of each text and date."""
+def _read_sheet(ws, title: str, spec: schema.Sheet, special: dict, seen: dict | None = None,
+                keep: tuple | None = None) -> RawSheet:
+    """One sheet's header and rows; `seen` (shared by a read's sheets) keeps one copy of each text
+    and date; `keep` ((headers, test)): only the rows whose cells under those headers pass."""
     wanted = {_norm(h) for h in spec.headers()}
     top = 1
     rows, left = _rows_of(ws)
@@ -232,12 +241,14 @@ def _read_sheet(ws, title: str, spec: schema.Sheet, special: dict, seen: dict | 
     sheet = RawSheet(title, header_row, columns, problems=notes, width=width,
                      header_found=best >= min(HEADER_MIN_MATCHES, len(wanted)), searched_rows=len(buffered))
     wanted_idx = [(idx - left, h) for h, idx in columns.items() if 0 <= idx - left < len(head)]
-    take = sheet.rows.append
     seen = {} if seen is None else seen
-    for number, row in enumerate(buffered[header_row - top + 1:], start=header_row + 1):
-        take((number, cells.row_values(row, wanted_idx, special, number, left, seen)))
-    for number, row in enumerate(rows, start=len(buffered) + top):
-        take((number, cells.row_values(row, wanted_idx, special, number, left, seen)))
+    take = sheet.rows.append
+    by, test = ([(i, h) for i, h in wanted_idx if h in keep[0]], keep[1]) if keep else ([], None)
+    numbered = itertools.chain(enumerate(buffered[header_row - top + 1:], start=header_row + 1),
+                               enumerate(rows, start=len(buffered) + top))
+    for number, row in numbered:
+        if test is None or test(cells.row_values(row, by, special, number, left, seen)):
+            take((number, cells.row_values(row, wanted_idx, special, number, left, seen)))
     return sheet
 
 

@@ -21,6 +21,7 @@ class SheetsStore:
     sheets: tuple
     limits: PartLimits | None = None
     raw: RawWorkbook | None = None
+    keep: dict | None = None  # rows to leave out, by sheet (workbook.reader's `keep`)
 
     @property
     def identity(self) -> Path:
@@ -37,7 +38,7 @@ class SheetsStore:
     def load(self) -> RawWorkbook:
         """Read the sheets asked for (a required one missing is refused as by a full read)."""
         cached, self._cached = self._cached, None
-        self.raw = cached or read_workbook(self.path, sheets=self.sheets, limits=self.limits)
+        self.raw = cached or read_workbook(self.path, sheets=self.sheets, limits=self.limits, keep=self.keep)
         return self.raw
 
     def pending(self, update: TrackerUpdate) -> int | None:
