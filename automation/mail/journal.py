@@ -11,9 +11,12 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from automation.mail.message import OutgoingMessage
 from automation.mail.states import DONE_FOR_HISTORY, LEGACY, SendState, state_of
+
+if TYPE_CHECKING:  # a look at the journal (review, oversight) need not load jinja2 and the email package
+    from automation.mail.message import OutgoingMessage
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sends (
