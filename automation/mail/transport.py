@@ -120,14 +120,31 @@ class OutboxTransport:
     # journals the batch ahead instead of committing each hand-over (delivery._GroupCommit).
     idempotent = True
 
+    STALE_SECONDS = 3600  # a half-written file this old is a killed run's: no run takes that long over one
+
     def __init__(self, folder: Path):
         self.folder = Path(folder)
+        self._swept = False
 
     def _path(self, message: OutgoingMessage) -> Path:
         return self.folder / outbox_filename(message.message_id)
 
+    def _sweep(self) -> None:
+        """Remove the half-written files a killed run left (never a finished .eml: those are only
+        made by renaming a whole file). Only old ones: another tracker's run may share the folder."""
+        self._swept = True
+        cutoff = time.time() - self.STALE_SECONDS
+        for tmp in self.folder.glob(".sending-*.tmp"):
+            try:
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+            except OSError:  # gone already, or not ours to remove: harmless either way
+                pass
+
     def send(self, message: OutgoingMessage, on_handover: Callable[[], None] = no_handover) -> None:
         path = self._path(message)
+        if not self._swept:
+            self._sweep()
         if path.exists():
             return
         try:

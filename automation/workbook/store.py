@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
@@ -221,9 +223,19 @@ def _problem_cells(p) -> dict[str, object]:
     return {h: as_written(v) for h, v in cells.items()}
 
 
+_NUMBERS = re.compile(r"\d+")
+_MESSAGE_ID = re.compile(r"\(<[^<>\s]+@[^<>\s]+>\)")  # "the contact plan email (<...@la.example.org>) is ..."
+
+
 def _identity(cells: dict) -> tuple:
-    """Which problem a row is (its advice may be reworded without making it a new one)."""
-    return tuple(V.text(cells.get(h)) for h in _PROBLEM_KEY)
+    """Which problem a row is (its advice may be reworded without making it a new one). An email's
+    problem is that email (its Message-ID), whatever its text says of the tries so far ("not tried
+    yet", "since 09:15, 4 tries", a new reason); in any other problem numbers do not count (days
+    overdue move daily). Either way a problem still there keeps its row and first Found at."""
+    text = V.text(cells.get("Problem"))
+    email = _MESSAGE_ID.search(text)
+    problem = email.group(0) if email else _NUMBERS.sub("#", text)
+    return tuple(problem if h == "Problem" else V.text(cells.get(h)) for h in _PROBLEM_KEY)
 
 
 def _differs(old, new) -> bool:
