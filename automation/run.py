@@ -286,12 +286,7 @@ def apply(p: RunPlan, get_transport: Callable[[], Transport], sleep=None,
     update.problems += upload_problems
     p.forms.merge_into(update)
     result = RunResult(ctx, messages, update, report, notes=ctx.notes, forms=p.forms, settled=settled or [], plan=p)
-    try:
-        result.cells_written = s.store.save(update)
-        result.saved = True
-    except WorkbookLocked as exc:
-        result.save_note = (f"{exc} Nothing is lost: every email sent is in the journal, "
-                            "and the next run writes these updates.")
+    save_update(result, lambda: s.store.save(update))
     # Tool-owned files from this run's outcome: the follow-ups just compiled, not the sheet as read.
     after = ctx
     if update.follow_ups is not None:
@@ -320,23 +315,40 @@ def run(workbook: Path, cfg: Config, now: datetime, transport: Transport | None 
         with open_session(workbook, cfg, now, store=store, journal=READ) as s:
             return preview(plan_run(s, select, dry_run=True))
     with open_session(workbook, cfg, now, store=store, journal=WRITE, lock=True, lock_timeout=lock_timeout) as s:
-        made = [transport] if transport is not None else []
-
-        def get_transport() -> Transport:
-            if not made:
-                from automation.mail.factory import make_transport
-                made.append(make_transport(cfg, s.workbook))
-            return made[0]
-
-        def close() -> None:
-            if made:
-                made.pop().close()
-
+        get_transport, close = transport_maker(cfg, s.workbook, transport)
         try:
             settled = settle_first(s.journal, get_transport, s.now)  # before anything is planned
             return apply(plan_run(s, select), get_transport, sleep, settled, close)
         finally:
             close()
+
+
+def transport_maker(cfg: Config, workbook: Path, given: Transport | None = None):
+    """(get, close): the mail transport made on first use (a run with nothing to send never
+    connects), and its closing; `given` (tests, the ribbon) is used as it is."""
+    made = [given] if given is not None else []
+
+    def get_transport() -> Transport:
+        if not made:
+            from automation.mail.factory import make_transport
+            made.append(make_transport(cfg, workbook))
+        return made[0]
+
+    def close() -> None:
+        while made:
+            made.pop().close()
+
+    return get_transport, close
+
+
+def save_update(result: RunResult, save: Callable[[], int]) -> None:
+    """Write the tracker update into result; a tracker open elsewhere loses nothing (the next run writes it)."""
+    try:
+        result.cells_written = save()
+        result.saved = True
+    except WorkbookLocked as exc:
+        result.save_note = (f"{exc} Nothing is lost: every email sent is in the journal, "
+                            "and the next run writes these updates.")
 
 
 def settle_first(journal: Journal, get_transport, now: datetime) -> list[Record]:

@@ -26,8 +26,7 @@ from tests.standins.ews import EwsStandIn
 from tests.standins.graph import CLIENT_ID, CLIENT_SECRET, TENANT, GraphStandIn
 from tests.standins.smtp import PASSWORD, USER, SmtpStandIn
 
-N_SCHOOLS = 7
-N = e2e.AT_LEAST_PER_SCHOOL * N_SCHOOLS  # at least this many messages (about 40), to aim the kills
+N_SCHOOLS = 7  # at least e2e.AT_LEAST_PER_SCHOOL messages each (about 40 in all), to aim the kills
 # What each successive run suffers; then runs without a kill until settled.
 KILLS = ("sending", "planning", "sending", "saving", "after_save")
 SETTLE_RUNS = 4
@@ -67,7 +66,7 @@ def _kill_run(kind: str, tracker: Path, cfg: Path, env: dict, server: Server, rn
     unique = len({r.message_id for r in server.received()})
     start = time.monotonic()
     if kind == "sending":  # after k more hand-overs, plus part of the next one
-        k = rng.randint(1, max(1, (N - unique) // 2))
+        k = rng.randint(1, max(1, (timing["messages"] - unique) // 2))
         then = rng.uniform(0, server.per_message)
 
         def ready():
@@ -91,13 +90,14 @@ def _kill_run(kind: str, tracker: Path, cfg: Path, env: dict, server: Server, rn
                 tracker.stat().st_mtime_ns != mtime)
 
 
-def crash_and_settle(tmp_path: Path, config_text: str, env: dict, server: Server, seed: int):
+def crash_and_settle(tmp_path: Path, config_text: str, env: dict, server: Server, seed: int,
+                     n_schools: int = N_SCHOOLS):
     """The kills, then plain runs until one ends normally with nothing left in flight."""
     tracker = tmp_path / "tracker.xlsx"
-    schools = e2e.build_tracker(tracker, N_SCHOOLS)
+    schools = e2e.build_tracker(tracker, n_schools)
     cfg = tmp_path / "config.toml"
     cfg.write_text(config_text)
-    rng, timing = random.Random(seed + 1000 * SEED), {}
+    rng, timing = random.Random(seed + 1000 * SEED), {"messages": e2e.AT_LEAST_PER_SCHOOL * n_schools}
     kills = [_kill_run(kind, tracker, cfg, env, server, rng, timing) for kind in KILLS]
     print("kills:", *kills, sep="\n  ")
     assert all(k.alive for k in kills if k.kind in ("sending", "planning")), kills
@@ -215,7 +215,10 @@ def test_outbox(tmp_path):
         return [e.name for e in os.scandir(box) if e.name.endswith(".eml")] if box.exists() else []
 
     server = Server(lambda: len(names()), lambda: [e2e.parse((box / n).read_bytes()) for n in names()], 0.004)
-    result = crash_and_settle(tmp_path, f'[mail]\ntransport = "outbox"\nsender = "{SENDER}"\n', {}, server, 4)
+    # The outbox writes a whole batch in one burst (journalled ahead in one commit): three times the
+    # schools keep that burst long enough for a kill to land inside it on a loaded machine.
+    result = crash_and_settle(tmp_path, f'[mail]\ntransport = "outbox"\nsender = "{SENDER}"\n', {}, server, 4,
+                              n_schools=3 * N_SCHOOLS)
     check(result, server.received(), can_confirm=True)
 
 

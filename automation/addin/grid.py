@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from automation.errors import WorkbookError
+from automation.workbook.package import col_letter as letters, col_number
 from automation.workbook.writer import SheetEdit
 
 _ADDR = re.compile(r"^\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?$")
@@ -152,25 +153,7 @@ def origin(address: str) -> tuple[int, int]:
     m = _ADDR.match(address.replace("$", "") if address else "A1")
     if not m:
         raise WorkbookError(f"Excel gave an unexpected used range {address!r}.")
-    return int(m.group(2)), _column(m.group(1))
-
-
-def _column(text: str) -> int:
-    # Written out rather than taken from openpyxl: importing openpyxl (and numpy through it)
-    # would cost a click more than the rest of its start-up.
-    n = 0
-    for ch in text:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def letters(col: int) -> str:
-    """Column letters: 1 -> A, 27 -> AA."""
-    out = ""
-    while col > 0:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    return int(m.group(2)), col_number(m.group(1))
 
 
 def norm(text) -> str:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from automation.errors import WorkbookLocked
 from automation.mail.message import OutgoingMessage, Renderer, layout_fields
 from automation.paths import email_templates_dir
 from automation.session import WRITE, load_context, moved_aside_line, open_session
@@ -38,18 +37,12 @@ def run_for_row(s, row: int, select: Callable[[OutgoingMessage], bool], got=None
     that inspection needs: a RunResult, or WholeRunNeeded when only the whole run can do it.
     `got(ctx)` is called with the narrow context before anything is planned."""
     from automation.mail.delivery import Policy, deliver, stored_retries
-    from automation.run import RunResult, plan, settle_first, tool_update
+    from automation.run import RunResult, plan, save_update, settle_first, tool_update, transport_maker
 
     cfg = s.cfg
     with open_session(s.workbook, cfg, s.now, store=s.store, journal=WRITE, lock=True,
                       lock_timeout=s.lock_timeout) as ses:
-        made = [s.transport] if s.transport is not None else []
-
-        def get_transport():
-            if not made:
-                from automation.mail.factory import make_transport
-                made.append(make_transport(cfg, ses.workbook))
-            return made[0]
+        get_transport, close = transport_maker(cfg, ses.workbook, s.transport)
 
         ctx = load_context(ses.store, cfg, s.now, ses.journal, ses.rules, rows={row})
         ids = {i.inspection_id for i in ctx.tracker.inspections}
@@ -75,18 +68,12 @@ def run_for_row(s, row: int, select: Callable[[OutgoingMessage], bool], got=None
                 report = deliver(messages, get_transport(), ses.journal, lambda: ctx.now,
                                  Policy(allowed_domains=cfg.allowed_domains), time.sleep)
         finally:
-            while made:
-                made.pop().close()
+            close()
         records = [r for r in ses.journal.records() if r.inspection_id in ids]
         update = tool_update(ctx, records)
         update.follow_ups = None  # the whole list is compiled by the run: never a part of it
         result = RunResult(ctx, messages, update, report, notes=ctx.notes, settled=settled)
-        try:
-            result.cells_written = s.store.save(update, sheets=NARROW_SHEETS)
-            result.saved = True
-        except WorkbookLocked as exc:
-            result.save_note = (f"{exc} Nothing is lost: every email sent is in the journal, "
-                                "and the next run writes these updates.")
+        save_update(result, lambda: s.store.save(update, sheets=NARROW_SHEETS))
         return result
 
 
