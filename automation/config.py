@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 
-from pydantic import ValidationError
+from msgspec import ValidationError
 
-from automation.config_schema import TRANSPORTS, Settings, Table, table_of, tables
+from automation.config_schema import TRANSPORTS, Settings, Table, dump, keys_of, load, table_of, tables
 from automation.errors import ConfigError
 
 KEYRING_SERVICE = "ofsted-tracker"
@@ -23,7 +23,7 @@ SECRET_WORDS = ("password", "passwd", "passphrase", "secret", "token", "credenti
                 "accesskey")
 # ... or has one of these as a whole word ("pass", but not "passage"; "allow_plaintext_login" is fine).
 SECRET_PARTS = ("pass", "pwd", "pw", "pin")
-KEYS = {f"{t}.{k}" if t else k for t, m in tables().items() for k in m.model_fields if not table_of(m, k)}
+KEYS = {f"{t}.{k}" if t else k for t, m in tables().items() for k in keys_of(m) if not table_of(m, k)}
 BACKEND_KEYS = sorted(k for k in KEYS if k.startswith(("mail.smtp.", "mail.ews.", "mail.graph.")))
 REQUIRED = {"graph": ("mail.graph.tenant_id", "mail.graph.client_id")}
 
@@ -49,7 +49,7 @@ class Config:
 
     def section(self, dotted: str) -> dict:
         """A table such as 'mail.smtp': its validated values, every key present with its default."""
-        node = self.settings if self.settings is not None else _overlay(Settings().model_dump(), self.raw)
+        node = self.settings if self.settings is not None else _overlay(dump(Settings()), self.raw)
         for part in dotted.split("."):
             node = node.get(part, {}) if isinstance(node, dict) else {}
         return dict(node) if isinstance(node, dict) else {}
@@ -98,9 +98,9 @@ def _unknown(source: str, table: str, key: str, is_table: bool) -> ConfigError:
     """The one-line error for a key (or table) the schema does not have, with where it belongs."""
     known = tables()
     full = f"{table}.{key}" if table else key
-    homes = [t for t, m in known.items() if t != table and key in m.model_fields
+    homes = [t for t, m in known.items() if t != table and key in keys_of(m)
              and (table_of(m, key) is not None) == is_table]
-    here = [k for k in known[table].model_fields if (table_of(known[table], k) is not None) == is_table]
+    here = [k for k in keys_of(known[table]) if (table_of(known[table], k) is not None) == is_table]
     if is_table:
         if homes:
             hint = f"it belongs under {_label(homes[0])}, as [{homes[0] + '.' if homes[0] else ''}{key}]."
@@ -116,7 +116,7 @@ def _unknown(source: str, table: str, key: str, is_table: bool) -> ConfigError:
     elif near := _nearest(key, here):
         hint = f"did you mean '{near}'?"
     elif near := _nearest(key, [k.rsplit(".", 1)[-1] for k in KEYS]):
-        owner = next(t for t, m in known.items() if near in m.model_fields and not table_of(m, near))
+        owner = next(t for t, m in known.items() if near in keys_of(m) and not table_of(m, near))
         hint = f"did you mean '{near}' in {_label(owner)}?"
     else:
         hint = ("its keys are " + ", ".join(f"'{k}'" for k in here) if here else "it holds only tables") + \
@@ -127,7 +127,7 @@ def _unknown(source: str, table: str, key: str, is_table: bool) -> ConfigError:
 def _refuse_unknown(data: dict, source: str, model: type[Table] = Settings, table: str = "") -> None:
     """Every table and key is one the product reads: a misspelt or misplaced one stops the load."""
     for key, value in data.items():
-        if key not in model.model_fields:
+        if key not in keys_of(model):
             raise _unknown(source, table, key, isinstance(value, dict))
         sub = table_of(model, key)
         if sub is None:
@@ -144,37 +144,46 @@ def _lookup(data: dict, parts: list[str]):
     return data
 
 
+def _where(exc: ValidationError) -> tuple[str, list[str]]:
+    """msgspec's one error as (its words, the keys of its path): "Expected `int`, got `str` - at
+    `$.mail.smtp.port`" -> ("Expected ...", ["mail", "smtp", "port"]); a list's "[0]" is dropped."""
+    words, _, path = str(exc).rpartition(" - at `")
+    if not words:  # the top level itself
+        return str(exc), []
+    return words, [p for p in re.split(r"\.|\[\d+\]", path.rstrip("`").removeprefix("$")) if p]
+
+
 def _bad_value(exc: ValidationError, data: dict, source: str) -> ConfigError:
     """The first wrong value, by key, with what a good one looks like."""
-    err = exc.errors()[0]
+    words, loc = _where(exc)
+    unknown = re.match(r"Object contains unknown field `(.*)`$", words)
     model, parts, info, sub = Settings, [], None, Settings
-    for p in err["loc"]:
-        if not isinstance(p, str) or p not in model.model_fields:
+    for p in loc:
+        if p not in keys_of(model):
             break
         parts.append(p)
-        info, sub = model.model_fields[p], table_of(model, p)
+        info, sub = keys_of(model)[p], table_of(model, p)
         if sub is None:
             break
         model = sub
+    if unknown:  # _refuse_unknown catches these first; kept as a backstop
+        value = _lookup(data, parts + [unknown[1]])
+        return _unknown(source, ".".join(parts), unknown[1], isinstance(value, dict))
     dotted, value = ".".join(parts), _lookup(data, parts)
-    if err["type"] == "extra_forbidden":  # _refuse_unknown catches these first; kept as a backstop
-        return _unknown(source, ".".join(parts[:-1]), parts[-1] if parts else str(err["loc"][-1]), isinstance(value, dict))
     if sub is not None:  # the table itself is wrong, e.g. `mail = 3`
         return ConfigError(f"{source}: [{dotted}] should be a table — see config.example.toml.")
-    words = info.description or "a different value"
-    if isinstance(info.default, list):
-        return ConfigError(f"{source}: key '{dotted}' should be {words}, not {value!r} — correct it.")
-    choices = (info.json_schema_extra or {}).get("choices") if isinstance(info.json_schema_extra, dict) else None
-    near = _nearest(value, choices) if choices and isinstance(value, str) else None
+    if info.is_list:
+        return ConfigError(f"{source}: key '{dotted}' should be {info.words}, not {value!r} — correct it.")
+    near = _nearest(value, info.choices) if info.choices and isinstance(value, str) else None
     fix = f"did you mean {near!r}?" if near else "correct it."
-    return ConfigError(f"{source}: key '{dotted}' = {value!r} should be {words} — {fix}")
+    return ConfigError(f"{source}: key '{dotted}' = {value!r} should be {info.words} — {fix}")
 
 
-def _check_together(s: Settings, source: str) -> None:
+def _check_together(s: Settings, settings: dict, source: str) -> None:
     """Checks that span keys: test mode's address, required backend keys, plaintext logins, clock order."""
     mail = s.mail
     for dotted in REQUIRED.get(mail.transport, ()):
-        if not _lookup(s.model_dump(), dotted.split(".")):
+        if not _lookup(settings, dotted.split(".")):
             raise ConfigError(f"{source}: transport '{mail.transport}' needs key '{dotted}' — add it (see config.example.toml).")
     redirect, allowed = mail.redirect_to, [d.lower().lstrip("@") for d in mail.allowed_domains]
     if redirect and ("@" not in redirect or any(c in redirect for c in " ,;<>")):
@@ -201,16 +210,17 @@ def parse_config(data: dict, source: str) -> Config:
         raise ConfigError(f"{source}: key 'mail.transport' = 'memory' is for the product's own tests and would "
                           f"deliver nothing — use one of {', '.join(TRANSPORTS)} (outbox writes .eml files and sends nothing).")
     try:
-        s = Settings.model_validate(data)
+        s = load(data)
     except ValidationError as exc:
         raise _bad_value(exc, data, source) from None
-    _check_together(s, source)
+    settings = dump(s)
+    _check_together(s, settings, source)
     return Config(
         source=source, la_name=s.la.name, la_phone=s.la.phone, sender=s.mail.sender, transport=s.mail.transport,
         outbox_dir=s.mail.outbox_dir, allowed_domains=tuple(s.mail.allowed_domains), redirect_to=s.mail.redirect_to,
         day_start=time.fromisoformat(s.working_hours.start), day_end=time.fromisoformat(s.working_hours.end),
         state_dir=s.paths.state_dir, rules_dir=_beside(source, s.paths.rules_dir), forms_dir=s.feedback_forms.folder,
-        forms_also_to=tuple(s.feedback_forms.also_to), raw=data, settings=s.model_dump())
+        forms_also_to=tuple(s.feedback_forms.also_to), raw=data, settings=settings)
 
 
 def _beside(source: str, folder: str) -> str:

@@ -3,69 +3,118 @@ A key not declared here is refused at load time (a misspelt key must never be ig
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import time
-from typing import Annotated, Any
+from functools import cache
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+import msgspec
+from msgspec import Meta
 
 TRANSPORTS = ("outbox", "smtp", "ews", "graph")  # what a config file may choose; "memory" is code-only
 GRAPH_AUTHORITY = "https://login.microsoftonline.com"
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
-
-
-class Table(BaseModel):
-    """A TOML table: unknown keys refused, values taken exactly as written (no "587" for 587)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-def _check(test) -> AfterValidator:
-    def run(v):  # pydantic turns the ValueError into an error the loader words per key
-        if not test(v):
-            raise ValueError("out of range")
-        return v
-    return AfterValidator(run)
-
-
-def _clock(v: Any) -> Any:
-    """A TOML local time (08:30:00) or text "08:30", as text "08:30"."""
-    if isinstance(v, time):
-        return f"{v:%H:%M}"
-    if isinstance(v, str):
-        try:
-            h, m = v.split(":")
-            return f"{time(int(h), int(m)):%H:%M}"
-        except ValueError:
-            raise ValueError("not a time")
-    return v
-
-
-def _url_or_default(default: str):
-    return AfterValidator(lambda v: default if v == "" else v)
-
-
-Clock = Annotated[str, BeforeValidator(_clock)]
-
 EVERY_RUN = "every run"  # [reports] oversight_refresh_at: rebuild the oversight workbook whenever its inputs change
 
 
-def _clock_or_every_run(v: Any) -> Any:
+class Table(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """A TOML table: unknown keys refused, values taken exactly as written (no "587" for 587)."""
+
+
+class Parsed(str):
+    """Text whose check or spelling takes code, not a type or a Meta constraint: `load` hands the
+    value as written to `parse`, inside the one conversion, so the first wrong key is still the one
+    reported."""
+
+    @staticmethod
+    def parse(v: Any) -> str:
+        raise NotImplementedError
+
+
+def _text(v: Any) -> str:
+    if not isinstance(v, str):
+        raise ValueError("not text")
+    return v
+
+
+def _clock(v: Any) -> str:
+    """A TOML local time (08:30:00) or text "08:30", as text "08:30"."""
+    if isinstance(v, time):
+        return f"{v:%H:%M}"
+    try:
+        h, m = _text(v).split(":")
+        return f"{time(int(h), int(m)):%H:%M}"
+    except (ValueError, OverflowError):  # "99999999999999999999:00" is a wrong value, not a crash
+        raise ValueError("not a time") from None
+
+
+class Clock(Parsed):
+    """A clock time, kept as text "HH:MM"."""
+
+    parse = staticmethod(_clock)
+
+
+class ClockOrEveryRun(Parsed):
     """A clock time as for Clock, or "every run" (any case and spacing)."""
-    if isinstance(v, str) and " ".join(v.lower().replace("-", " ").split()) == EVERY_RUN:
-        return EVERY_RUN
-    return _clock(v)
+
+    @staticmethod
+    def parse(v: Any) -> str:
+        if isinstance(v, str) and " ".join(v.lower().replace("-", " ").split()) == EVERY_RUN:
+            return EVERY_RUN
+        return _clock(v)
 
 
-ClockOrEveryRun = Annotated[str, BeforeValidator(_clock_or_every_run)]
-Seconds = Annotated[float, _check(lambda v: v >= 0)]
-Positive = Annotated[float, _check(lambda v: v > 0)]
-Days = Annotated[int, _check(lambda v: v >= 0)]
-Url = Annotated[str, _check(lambda v: v == "" or v.startswith(("https://", "http://")))]
-Address = Annotated[str, _check(lambda v: "@" in v)]
-NonBlank = Annotated[str, _check(lambda v: bool(v.strip()))]
-Port = Annotated[int, _check(lambda v: 0 < v < 65536)]
-Minutes = Annotated[int, _check(lambda v: 1 <= v <= 60 and 60 % v == 0)]
-Version = Annotated[str, _check(lambda v: v == "" or v.replace(".", "").isdigit())]
+class Version(Parsed):
+    """Empty, or a version like "15.1" (digits as str.isdigit sees them)."""
+
+    @staticmethod
+    def parse(v: Any) -> str:
+        if _text(v) == "" or v.replace(".", "").isdigit():
+            return v
+        raise ValueError("out of range")
+
+
+class ReplyTo(Parsed):
+    """Who a school's reply goes to: "sim", "ai", "sender", "shared", or an email address."""
+
+    @staticmethod
+    def parse(v: Any) -> str:
+        if _text(v).strip().lower() in ("sim", "ai", "sender", "shared", "") or "@" in v:
+            return v
+        raise ValueError("out of range")
+
+
+def _url(v: Any) -> str:
+    if _text(v) == "" or v.startswith(("https://", "http://")):
+        return v
+    raise ValueError("out of range")
+
+
+class Url(Parsed):
+    """Empty, or a URL starting https:// or http://."""
+
+    parse = staticmethod(_url)
+
+
+class GraphAuthority(Parsed):
+    """A URL whose "" means the Microsoft sign-in authority."""
+
+    parse = staticmethod(lambda v: _url(v) or GRAPH_AUTHORITY)
+
+
+class GraphUrl(Parsed):
+    """A URL whose "" means Microsoft Graph's."""
+
+    parse = staticmethod(lambda v: _url(v) or GRAPH_URL)
+
+
+Seconds = Annotated[float, Meta(ge=0)]
+Positive = Annotated[float, Meta(gt=0)]
+Days = Annotated[int, Meta(ge=0)]
+Address = Annotated[str, Meta(pattern="@")]
+NonBlank = Annotated[str, Meta(pattern=r"\S")]  # \S is exactly "not all str.isspace()", as strip() sees it
+Port = Annotated[int, Meta(gt=0, lt=65536)]
+Minutes = Literal[tuple(m for m in range(1, 61) if 60 % m == 0)]  # 1 <= m <= 60 and divides an hour
 
 # The "should be ..." words for a bad value, by kind.
 TIME = "a time like \"17:00\""
@@ -74,133 +123,149 @@ RATE = "messages a minute, e.g. 30 (0 = no limit)"
 TEXT = "text in quotes"
 LIST = "a list of strings, like [\"la.example.org\"]"
 URL = "a URL starting https://"
+BOOL = "true or false"
+FOLDER = "a folder name in quotes"
+PEM = "the path of a PEM file in quotes"
+TIMEOUT = "a number of seconds, e.g. 60"
+
+Text = Annotated[str, Meta(description=TEXT)]
+Folder = Annotated[NonBlank, Meta(description=FOLDER)]
+Pem = Annotated[str, Meta(description=PEM)]
+Flag = Annotated[bool, Meta(description=BOOL)]
+Wait = Annotated[Seconds, Meta(description=SECS)]
+Rate = Annotated[Seconds, Meta(description=RATE)]
+Timeout = Annotated[Positive, Meta(description=TIMEOUT)]
+Strings = Annotated[list[str], Meta(description=LIST)]
+UrlWords = Meta(description=URL)
 
 
-def choice(values: tuple[str, ...], default: str, words: str):
+def choice(values: tuple[str, ...], words: str) -> Any:
     """A text key that must be one of `values` (the error offers the nearest)."""
-    return Field(default, description=words, json_schema_extra={"choices": list(values)})
-
-
-def text(default: str, words: str = TEXT):
-    return Field(default, description=words)
+    return Annotated[Literal[values], Meta(description=words, extra={"choices": values})]
 
 
 class La(Table):
-    name: str = text("Example County Council")
-    phone: str = text("")
+    name: Text = "Example County Council"
+    phone: Text = ""
 
 
 class Smtp(Table):
-    host: NonBlank = text("127.0.0.1", "a host name or address in quotes")
-    port: Port = Field(587, description="a port number like 587")
-    security: Annotated[str, _check(lambda v: v in ("starttls", "ssl", "none"))] = choice(
-        ("starttls", "ssl", "none"), "starttls", "starttls, ssl or none")
-    username: str = text("")
-    allow_plaintext_login: bool = Field(False, description="true or false")
-    ca_bundle: str = text("", "the path of a PEM file in quotes")
-    rate_per_minute: Seconds = Field(30, description=RATE)
-    timeout_seconds: Positive = Field(60, description="a number of seconds, e.g. 60")
+    host: Annotated[NonBlank, Meta(description="a host name or address in quotes")] = "127.0.0.1"
+    port: Annotated[Port, Meta(description="a port number like 587")] = 587
+    security: choice(("starttls", "ssl", "none"), "starttls, ssl or none") = "starttls"
+    username: Text = ""
+    allow_plaintext_login: Flag = False
+    ca_bundle: Pem = ""
+    rate_per_minute: Rate = 30
+    timeout_seconds: Timeout = 60
 
 
 class Ews(Table):
-    endpoint: Url = text("", URL)
-    auth: Annotated[str, _check(lambda v: v in ("basic", "ntlm", "oauth"))] = choice(
-        ("basic", "ntlm", "oauth"), "ntlm", "basic, ntlm or oauth")
-    username: str = text("")
-    mailbox: str = text("")
-    tenant_id: str = text("")
-    client_id: str = text("")
-    server_version: Version = text("", "a version like \"15.1\"")
-    max_wait_seconds: Seconds = Field(120, description=SECS)
-    confirm_wait_seconds: Seconds = Field(30, description=SECS)
-    confirm_every_seconds: Seconds = Field(3, description=SECS)
+    endpoint: Annotated[Url, UrlWords] = ""
+    auth: choice(("basic", "ntlm", "oauth"), "basic, ntlm or oauth") = "ntlm"
+    username: Text = ""
+    mailbox: Text = ""
+    tenant_id: Text = ""
+    client_id: Text = ""
+    server_version: Annotated[Version, Meta(description="a version like \"15.1\"")] = ""
+    max_wait_seconds: Wait = 120
+    confirm_wait_seconds: Wait = 30
+    confirm_every_seconds: Wait = 3
 
 
 class Graph(Table):
-    tenant_id: str = text("")
-    client_id: str = text("")
-    mailbox: str = text("")
-    authority: Annotated[Url, _url_or_default(GRAPH_AUTHORITY)] = text(GRAPH_AUTHORITY, URL)
-    graph_url: Annotated[Url, _url_or_default(GRAPH_URL)] = text(GRAPH_URL, URL)
-    ca_bundle: str = text("", "the path of a PEM file in quotes")
-    rate_per_minute: Seconds = Field(30, description=RATE)
-    timeout_seconds: Positive = Field(60, description="a number of seconds, e.g. 60")
-    max_wait_seconds: Seconds = Field(120, description=SECS)
-    confirm_wait_seconds: Seconds = Field(30, description=SECS)
-    confirm_every_seconds: Seconds = Field(3, description=SECS)
+    tenant_id: Text = ""
+    client_id: Text = ""
+    mailbox: Text = ""
+    authority: Annotated[GraphAuthority, UrlWords] = GRAPH_AUTHORITY
+    graph_url: Annotated[GraphUrl, UrlWords] = GRAPH_URL
+    ca_bundle: Pem = ""
+    rate_per_minute: Rate = 30
+    timeout_seconds: Timeout = 60
+    max_wait_seconds: Wait = 120
+    confirm_wait_seconds: Wait = 30
+    confirm_every_seconds: Wait = 3
 
 
 class Mail(Table):
-    transport: Annotated[str, _check(lambda v: v in TRANSPORTS)] = choice(
-        TRANSPORTS, "outbox", "one of " + ", ".join(TRANSPORTS))
-    sender: Address = text("ofsted.support@la.example.org", "an email address (the shared mailbox)")
-    outbox_dir: NonBlank = text("outbox", "a folder name in quotes")
-    allowed_domains: list[str] = Field([], description=LIST)
-    redirect_to: str = text("", "one email address (test mode sends everything there)")
-    school_reply_to: Annotated[str, _check(lambda v: v.strip().lower() in ("sim", "ai", "sender", "shared", "") or "@" in v)] = \
-        text("sim", "\"sim\", \"ai\", \"sender\" or an email address")
+    transport: choice(TRANSPORTS, "one of " + ", ".join(TRANSPORTS)) = "outbox"
+    sender: Annotated[Address, Meta(description="an email address (the shared mailbox)")] = "ofsted.support@la.example.org"
+    outbox_dir: Folder = "outbox"
+    allowed_domains: Strings = []
+    redirect_to: Annotated[str, Meta(description="one email address (test mode sends everything there)")] = ""
+    school_reply_to: Annotated[ReplyTo, Meta(description="\"sim\", \"ai\", \"sender\" or an email address")] = "sim"
     smtp: Smtp = Smtp()
     ews: Ews = Ews()
     graph: Graph = Graph()
 
 
 class WorkingHours(Table):
-    start: Clock = Field("08:30", description=TIME)
-    end: Clock = Field("17:00", description=TIME)
+    start: Annotated[Clock, Meta(description=TIME)] = "08:30"
+    end: Annotated[Clock, Meta(description=TIME)] = "17:00"
 
 
 class Paths(Table):
-    state_dir: NonBlank = text(".ofsted-tracker", "a folder name in quotes")
-    rules_dir: str = text("", "a folder name in quotes")
+    state_dir: Folder = ".ofsted-tracker"
+    rules_dir: Annotated[str, Meta(description=FOLDER)] = ""
+
+
+WorkingDays = Annotated[Days, Meta(description="a whole number of working days")]
 
 
 class Reminders(Table):
-    enabled: bool = Field(True, description="true or false")
-    send_after: Clock = Field("07:30", description="a time like \"07:30\"")
-    lookahead_working_days: Days = Field(5, description="a whole number of working days")
-    escalate_after_working_days: Days = Field(5, description="a whole number of working days")
+    enabled: Flag = True
+    send_after: Annotated[Clock, Meta(description="a time like \"07:30\"")] = "07:30"
+    lookahead_working_days: WorkingDays = 5
+    escalate_after_working_days: WorkingDays = 5
 
 
 class Schedule(Table):
-    every_minutes: Minutes = Field(15, description="a number of minutes that divides an hour (5, 10, 15, 20, 30 or 60)")
-    start: Clock = Field("07:00", description="a time like \"07:00\"")
-    end: Clock = Field("19:00", description="a time like \"19:00\"")
+    every_minutes: Annotated[Minutes, Meta(
+        description="a number of minutes that divides an hour (5, 10, 15, 20, 30 or 60)")] = 15
+    start: Annotated[Clock, Meta(description="a time like \"07:00\"")] = "07:00"
+    end: Annotated[Clock, Meta(description="a time like \"19:00\"")] = "19:00"
 
 
 class FeedbackForms(Table):
-    folder: NonBlank = text("forms", "a folder name in quotes")
-    also_to: list[str] = Field([], description=LIST)
+    folder: Annotated[NonBlank, Meta(description=FOLDER)] = "forms"
+    also_to: Strings = []
+
+
+def _place(example: str) -> Any:
+    return Annotated[NonBlank, Meta(description=f"a folder or file name like \"{example}\"")]
 
 
 class Reports(Table):
-    reviews_dir: NonBlank = text("reviews", "a folder or file name like \"reviews\"")
-    oversight: NonBlank = text("reports/{tracker} oversight.xlsx", "a folder or file name like \"reports/{tracker} oversight.xlsx\"")
-    summaries_dir: NonBlank = text("reports", "a folder or file name like \"reports\"")
+    reviews_dir: _place("reviews") = "reviews"
+    oversight: _place("reports/{tracker} oversight.xlsx") = "reports/{tracker} oversight.xlsx"
+    summaries_dir: _place("reports") = "reports"
     # Leaders' figures need no 15-minute freshness: the first run after this time each day rebuilds them.
-    oversight_refresh_at: ClockOrEveryRun = Field("06:00", description="a time like \"06:00\", or \"every run\"")
+    oversight_refresh_at: Annotated[ClockOrEveryRun, Meta(description="a time like \"06:00\", or \"every run\"")] = "06:00"
 
 
 class Workbook(Table):
-    max_part_mb: Positive = Field(200, description="a number of megabytes, e.g. 200")
-    max_compression_ratio: Positive = Field(100, description="a number, e.g. 100")
+    max_part_mb: Annotated[Positive, Meta(description="a number of megabytes, e.g. 200")] = 200
+    max_compression_ratio: Annotated[Positive, Meta(description="a number, e.g. 100")] = 100
 
 
 class Sharepoint(Table):
     """The tracker kept in SharePoint or OneDrive, read and written through the Graph workbook API."""
 
-    tracker: str = text("", "a SharePoint/OneDrive URL, or \"drive:<drive id>/item:<item id>\", in quotes")
-    tenant_id: str = text("")
-    client_id: str = text("")
-    authority: Annotated[Url, _url_or_default(GRAPH_AUTHORITY)] = text(GRAPH_AUTHORITY, URL)
-    graph_url: Annotated[Url, _url_or_default(GRAPH_URL)] = text(GRAPH_URL, URL)
-    scopes: list[str] = Field(["Files.ReadWrite.All"], description="a list of delegated permissions, like [\"Files.ReadWrite.All\"]")
-    ca_bundle: str = text("", "the path of a PEM file in quotes")
-    local_folder: NonBlank = text("sharepoint", "a folder name in quotes")
-    sign_in_cache: str = text("", "a file name in quotes")
-    allow_unencrypted_cache: bool = Field(False, description="true or false")
-    timeout_seconds: Positive = Field(60, description="a number of seconds, e.g. 60")
-    max_wait_seconds: Seconds = Field(120, description=SECS)
-    lease_minutes: Annotated[int, _check(lambda v: v >= 1)] = Field(120, description="a whole number of minutes, 1 or more")
+    tracker: Annotated[str, Meta(
+        description="a SharePoint/OneDrive URL, or \"drive:<drive id>/item:<item id>\", in quotes")] = ""
+    tenant_id: Text = ""
+    client_id: Text = ""
+    authority: Annotated[GraphAuthority, UrlWords] = GRAPH_AUTHORITY
+    graph_url: Annotated[GraphUrl, UrlWords] = GRAPH_URL
+    scopes: Annotated[list[str], Meta(description="a list of delegated permissions, like [\"Files.ReadWrite.All\"]")] = \
+        msgspec.field(default_factory=lambda: ["Files.ReadWrite.All"])
+    ca_bundle: Pem = ""
+    local_folder: Folder = "sharepoint"
+    sign_in_cache: Annotated[str, Meta(description="a file name in quotes")] = ""
+    allow_unencrypted_cache: Flag = False
+    timeout_seconds: Timeout = 60
+    max_wait_seconds: Wait = 120
+    lease_minutes: Annotated[int, Meta(ge=1, description="a whole number of minutes, 1 or more")] = 120
 
 
 class Settings(Table):
@@ -216,18 +281,70 @@ class Settings(Table):
     sharepoint: Sharepoint = Sharepoint()
 
 
+@dataclass(frozen=True)
+class Key:
+    """What the loader needs to word an error about one key."""
+
+    table: type[Table] | None  # the sub-table behind the key, or None for a plain key
+    words: str  # what a good value looks like
+    choices: tuple = ()  # the allowed texts, for "did you mean ...?"
+    is_list: bool = False
+
+
+@cache
+def keys_of(model: type[Table]) -> dict[str, Key]:
+    """The keys of table `model`, in declaration order (the order errors are looked for in)."""
+    found = {}
+    for f in msgspec.structs.fields(model):
+        kind, metas = f.type, ()
+        if get_origin(kind) is Annotated:
+            kind, *metas = get_args(kind)
+        about = next((m for m in reversed(metas) if isinstance(m, Meta) and m.description), None)
+        table = kind if isinstance(kind, type) and issubclass(kind, Table) else None
+        found[f.name] = Key(table, about.description if about else "a different value",
+                            tuple((about.extra or {}).get("choices", ())) if about else (), get_origin(kind) is list)
+    return found
+
+
 def table_of(model: type[Table], name: str) -> type[Table] | None:
     """The sub-table model behind key `name` of `model`, or None for a plain key."""
-    field = model.model_fields.get(name)
-    kind = field.annotation if field else None
-    return kind if isinstance(kind, type) and issubclass(kind, Table) else None
+    key = keys_of(model).get(name)
+    return key.table if key else None
 
 
 def tables(model: type[Table] = Settings, prefix: str = "") -> dict[str, type[Table]]:
     """Every table by dotted name ("" = the top level), e.g. {"mail.smtp": Smtp, ...}."""
     found = {prefix: model}
-    for name in model.model_fields:
-        sub = table_of(model, name)
-        if sub:
-            found.update(tables(sub, f"{prefix}.{name}" if prefix else name))
+    for name, key in keys_of(model).items():
+        if key.table:
+            found.update(tables(key.table, f"{prefix}.{name}" if prefix else name))
     return found
+
+
+def _in_key_order(data: dict, model: type[Table]) -> dict:
+    # msgspec stops at the first wrong value in the order it meets them: give it the declared
+    # order, so the key reported is the same whatever order the file wrote them in.
+    keys = keys_of(model)
+    out = {}
+    for name, key in keys.items():
+        if name in data:
+            value = data[name]
+            out[name] = _in_key_order(value, key.table) if key.table and isinstance(value, dict) else value
+    out.update((k, v) for k, v in data.items() if k not in keys)  # msgspec names it (the loader checks first)
+    return out
+
+
+def _decode(kind: type, value: Any) -> Any:
+    if isinstance(kind, type) and issubclass(kind, Parsed):
+        return kind(kind.parse(value))
+    raise NotImplementedError(kind)
+
+
+def load(data: dict) -> Settings:
+    """Settings from parsed TOML, strictly (raises msgspec.ValidationError naming the first wrong key)."""
+    return msgspec.convert(_in_key_order(data, Settings), Settings, strict=True, dec_hook=_decode)
+
+
+def dump(settings: Table) -> dict:
+    """The settings as plain dicts, lists, text and numbers, every key present."""
+    return msgspec.to_builtins(settings, enc_hook=str)  # a Parsed value is text: give it as a plain str

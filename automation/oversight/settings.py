@@ -13,7 +13,7 @@ from automation.errors import ConfigError
 
 # "{tracker}" is the tracker's file name without .xlsx: two trackers in one folder keep apart.
 DEFAULTS = {"reviews_dir": "reviews", "oversight": "reports/{tracker} oversight.xlsx", "summaries_dir": "reports"}
-DEFAULT_REFRESH_AT = Reports.model_fields["oversight_refresh_at"].default
+DEFAULT_REFRESH_AT = Reports().oversight_refresh_at
 
 
 @dataclass(frozen=True)
