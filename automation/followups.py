@@ -143,7 +143,7 @@ def subject(insp: Inspection, rules: Rules, last_day: date, today: date, later: 
               "responsible_body": school.trust or ("the trust" if not maintained else "the local authority"),
               "monitoring_excluded": o.monitoring_excluded or "no exclusion recorded",
               "monitoring_check": fo.monitoring.check_by_hand if fo and fo.monitoring else "",
-              **{k: str(v) for k, v in rules.outcomes.monitoring.model_dump().items()}}
+              **{k: str(v) for k, v in rules.outcomes.monitoring.as_dict().items()}}
     facets = {"governance": school.governance, "phase": school.phase, "framework": insp.framework,
               "type": insp.inspection_type, "la_support_accepted": insp.la_support_accepted, "deferral": insp.deferral,
               "category_of_concern": o.category or ("implied" if o.category_expected else ""), **facts}

@@ -12,6 +12,8 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 
+from msgspec.structs import replace
+
 from automation.errors import ConfigError
 from automation.paths import rules_dir
 from automation.rules_check import check_across, check_conditions, validate_file  # noqa: F401 - re-exported
@@ -53,21 +55,22 @@ class Rules:
     support_offers: tuple[dict, ...] = field(default=())
     files: dict[str, Table] = field(default_factory=dict)  # each file's validated model, by stem
     sources: dict[str, Path] = field(default_factory=dict)  # the file each stem was read from
+    written: dict[str, dict] = field(default_factory=dict)  # each file's data as it was checked, by stem
 
     @cached_property
     def shapes(self) -> dict[str, dict]:
         """Each file's validated data as the file wrote it (no defaults added), by stem: what
         rules_check walks to name the table and entry of a fault. Code reads the typed attributes."""
-        return {stem: m.model_dump(exclude_unset=True, by_alias=True) for stem, m in self.files.items()
-                if stem not in ("frameworks", "support_offers")}
+        return {stem: d for stem, d in self.written.items() if stem not in ("frameworks", "support_offers")}
 
     def with_file(self, stem: str, data: dict) -> "Rules":
         """These rules with one file's data replaced, checked as at load (an LA's edit tried in memory)."""
         where = self.sources.get(stem, rules_dir() / f"{stem}.toml")
+        data = _copied(data)  # the caller's dict may change after; the rules keep what was checked
         model = validate_file(MODELS[stem], data, where)
-        if stem == "contact_plan" and "conditions" not in model.model_fields_set:
-            model = model.model_copy(update={"conditions": dict(self.conditions.conditions)})
-        rules = dataclasses.replace(self, files={**self.files, stem: model})
+        if stem == "contact_plan":
+            model, data = _with_conditions(model, data, self.conditions)
+        rules = dataclasses.replace(self, files={**self.files, stem: model}, written={**self.written, stem: data})
         check_conditions(rules)
         check_across(rules)
         return rules
@@ -172,22 +175,40 @@ def load_rules(folder: Path | None = None) -> Rules:
     _check_folder(folder)
     files: dict[str, Table] = {}
     sources: dict[str, Path] = {}
+    written: dict[str, dict] = {}
     for stem, model in MODELS.items():
         own = folder / f"{stem}.toml" if folder else None
         path = own if own and own.exists() else shipped / f"{stem}.toml"
-        files[stem], sources[stem] = validate_file(model, _read(path), path), path
-    # The contact plan is computed from its own file's data: hand it the named conditions too.
-    plan = files["contact_plan"]
-    if "conditions" not in plan.model_fields_set:
-        files["contact_plan"] = plan.model_copy(update={"conditions": dict(files["conditions"].conditions)})
+        written[stem], sources[stem] = _read(path), path
+        files[stem] = validate_file(model, written[stem], path)
+    files["contact_plan"], written["contact_plan"] = _with_conditions(files["contact_plan"], written["contact_plan"],
+                                                                      files["conditions"])
     fw = files["frameworks"]
     frameworks = {key: _framework(key, f) for key, f in fw.frameworks.items()}
-    vocabulary = {k: tuple(v) for k, v in fw.vocabulary.model_dump().items()}
-    offers = tuple(o.model_dump() for o in files["support_offers"].offer)
-    rules = Rules(frameworks, vocabulary, dict(fw.cem_for_phase), offers, files, sources)
+    vocabulary = {k: tuple(v) for k, v in fw.vocabulary.as_dict().items()}
+    offers = tuple(o.as_dict() for o in files["support_offers"].offer)
+    rules = Rules(frameworks, vocabulary, dict(fw.cem_for_phase), offers, files, sources, written)
     check_conditions(rules)
     check_across(rules)
     return rules
+
+
+def _with_conditions(plan: ContactPlanFile, data: dict, named: ConditionsFile) -> tuple[ContactPlanFile, dict]:
+    """The contact plan is computed from its own file's data: hand it conditions.toml's named
+    conditions, unless the file names its own (both the model and the data it is located in)."""
+    if "conditions" in data:
+        return plan, data
+    conditions = dict(named.conditions)
+    return replace(plan, conditions=conditions), {**data, "conditions": conditions}
+
+
+def _copied(node):
+    """A copy of TOML-shaped data (tables and lists copied, values shared: they are never changed)."""
+    if isinstance(node, dict):
+        return {k: _copied(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_copied(v) for v in node]
+    return node
 
 
 def _framework(key: str, f: FrameworkSpec) -> Framework:

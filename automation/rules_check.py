@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import difflib
 import types as _types
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+import msgspec
 
 from automation.conditions import FOLLOW_UP_FACTS, PLAN_FACTS, check
 from automation.errors import ConfigError
 from automation.paths import rules_dir
-from automation.rules_schema import FILLABLE, Table
+from automation.rules_schema import CONDITION_PROBLEM, FILLABLE, Table
 
 FOLLOW_UP_ROLES = ("SIM", "AI", "CEM")  # the school's own officers; any other owner is a Staff role
+# TOML gives dates and times as such: text that looks like one is refused, not converted.
+_NATIVE = (date, datetime, time)
 
 
 def _union(groups) -> tuple[str, ...]:
@@ -31,13 +34,103 @@ def _union(groups) -> tuple[str, ...]:
 def validate_file(model: type[Table], data: dict, path: Path) -> Table:
     """The file's data as its model, or a ConfigError naming the file, table and key of the first fault."""
     try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        errors = exc.errors()
+        return msgspec.convert(data, model, strict=True, builtin_types=_NATIVE)
+    except msgspec.ValidationError as exc:
+        # msgspec stops at the first fault it meets, in the file's order, and names dict keys only as
+        # [...]: walk the data again, every fault in the model's order, with its full location.
+        errors = _faults(model, data, ()) or [{"loc": (), "type": "value_error", "msg": str(exc), "input": data}]
         # An unknown key is usually a misspelt one: name it (with a did-you-mean) before the
         # "missing" error its correct spelling also causes.
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         raise _explain(first, model, data, path) from None
+
+
+def _fault(loc: tuple, kind: str, got, **more) -> list[dict]:
+    return [{"loc": loc, "type": kind, "input": got, **more}]
+
+
+def _faults(tp, value, loc: tuple) -> list[dict]:
+    """Every fault of a value against a declared type, in the model's order (fields as declared, a
+    table's unknown keys after its fields' faults), each as {"loc", "type", "input", ...}."""
+    tp, meta, nullable = _declared(tp)
+    if value is None and nullable:
+        return []
+    if _is_model(tp):
+        return _table_faults(tp, value, loc)
+    origin = get_origin(tp)
+    if origin in (list, dict):
+        if not isinstance(value, origin):
+            return _fault(loc, f"{origin.__name__}_type", value)
+        items = enumerate(value) if origin is list else value.items()
+        inner = get_args(tp)[-1] if get_args(tp) else Any
+        found = [e for k, v in items for e in _faults(inner, v, loc + (k,))]
+        if not found and meta and len(value) < (meta.min_length or 0):
+            return _fault(loc, "too_short", value)
+        return found
+    members = [a for a in get_args(tp) if a is not type(None)] if origin in (Union, _types.UnionType) else []
+    try:
+        msgspec.convert(value, Annotated[tp, meta] if meta else tp, strict=True, builtin_types=_NATIVE)
+        return []
+    except msgspec.ValidationError:
+        pass
+    if members and _is_condition(tp):
+        return _fault(loc, "value_error", value, msg=CONDITION_PROBLEM)
+    if members:  # a choice of shapes (judgements: "all" or a list): the first shape's fault, placed under its name
+        first = members[0]
+        tag = f"literal[{', '.join(map(repr, get_args(first)))}]" if get_origin(first) is Literal else str(first)
+        return _fault(loc + (tag,), "literal_error" if get_origin(first) is Literal else "value_error", value)
+    if get_origin(tp) is Literal:
+        return _fault(loc, "literal_error", value)
+    kind = {int: "int_type", bool: "bool_type", str: "string_type", date: "date_type"}.get(tp, "value_error")
+    if meta is None or type(value) is not tp:
+        return _fault(loc, kind, value, msg=f"expected {tp}")
+    if meta.ge is not None and value < meta.ge:
+        return _fault(loc, "greater_than_equal", value, ctx={"ge": meta.ge})
+    if meta.le is not None and value > meta.le:
+        return _fault(loc, "less_than_equal", value, ctx={"le": meta.le})
+    if meta.min_length is not None and len(value) < meta.min_length:
+        return _fault(loc, "string_too_short", value,
+                      msg=f"String should have at least {meta.min_length} character{'s' if meta.min_length > 1 else ''}")
+    problem = (meta.extra or {}).get("problem")
+    return _fault(loc, "value_error", value, msg=problem) if problem \
+        else _fault(loc, "string_pattern_mismatch", value)
+
+
+def _table_faults(model: type[Table], value, loc: tuple) -> list[dict]:
+    if not isinstance(value, dict):
+        return _fault(loc, "model_type", value)
+    found: list[dict] = []
+    fields = msgspec.structs.fields(model)
+    for f in fields:
+        if f.encode_name in value:
+            found += _faults(f.type, value[f.encode_name], loc + (f.encode_name,))
+        elif f.required:
+            found += _fault(loc + (f.encode_name,), "missing", value)
+    known = {f.encode_name for f in fields}
+    found += [e for k, v in value.items() if k not in known for e in _fault(loc + (k,), "extra_forbidden", v)]
+    if not found:  # every key right: the table's own checks across its keys (__post_init__)
+        try:
+            msgspec.convert(value, model, strict=True, builtin_types=_NATIVE)
+        except msgspec.ValidationError as exc:
+            found += _fault(loc, "value_error", value, msg=str(exc).split(" - at `$")[0])
+    return found
+
+
+def _declared(tp) -> tuple[Any, msgspec.Meta | None, bool]:
+    """A declared type as (bare type, its constraints, whether None is allowed)."""
+    meta, nullable = None, False
+    while True:
+        if get_origin(tp) is Annotated:
+            meta = next((m for m in get_args(tp)[1:] if isinstance(m, msgspec.Meta)), meta)
+            tp = get_args(tp)[0]
+        elif get_origin(tp) in (Union, _types.UnionType) and len(get_args(tp)) == 2 and type(None) in get_args(tp):
+            nullable, tp = True, next(a for a in get_args(tp) if a is not type(None))
+        else:
+            return tp, meta, nullable
+
+
+def _is_condition(tp) -> bool:
+    return {str, list, dict} <= set(get_args(tp))
 
 
 _WORDS = {"int_type": "a whole number", "int_parsing": "a whole number", "int_from_float": "a whole number",
@@ -83,7 +176,7 @@ def _explain(err: dict, model: type[Table], data: dict, path: Path) -> ConfigErr
         return ConfigError(f"{_head(path, place, key)}: expected a list, got a single table — write each entry as "
                            f"[[{_dotted(loc)}]] (double brackets).")
     if kind == "value_error":
-        problem = str(err["msg"]).removeprefix("Value error, ")
+        problem = str(err["msg"])
         return ConfigError(f"{_head(path, place, key)}: {problem} — correct it (compare with {shipped}).")
     words = _WORDS.get(kind)
     problem = f"expected {words}, got {got!r}" if words else f"{err['msg']}, got {got!r}"
@@ -140,7 +233,7 @@ def _place(data: dict, loc: tuple) -> tuple[str, str | None, Any]:
 
 
 def _unknown(path: Path, place: str, key: str, value, model) -> ConfigError:
-    known = [f.alias or name for name, f in model.model_fields.items()] if _is_model(model) else []
+    known = [f.encode_name for f in msgspec.structs.fields(model)] if _is_model(model) else []
     near = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
     is_table = isinstance(value, dict) or (isinstance(value, list) and value and all(isinstance(v, dict) for v in value))
     if is_table and not place:
@@ -166,7 +259,7 @@ def _unwrap(tp):
 
 
 def _is_model(tp) -> bool:
-    return isinstance(tp, type) and issubclass(tp, BaseModel)
+    return isinstance(tp, type) and issubclass(tp, msgspec.Struct)
 
 
 def _type_at(model, loc):
@@ -175,10 +268,10 @@ def _type_at(model, loc):
     for p in loc:
         tp = _unwrap(tp)
         if _is_model(tp) and isinstance(p, str):
-            f = next((f for name, f in tp.model_fields.items() if (f.alias or name) == p), None)
+            f = next((f for f in msgspec.structs.fields(tp) if f.encode_name == p), None)
             if f is None:
                 return None
-            tp = f.annotation
+            tp = f.type
         elif get_origin(tp) is list and isinstance(p, int):
             tp = get_args(tp)[0]
         elif get_origin(tp) is dict and isinstance(p, str):

@@ -1,4 +1,4 @@
-"""The rules files' schema: one pydantic model per automation/rules/*.toml file, checked when
+"""The rules files' schema: one msgspec Struct per automation/rules/*.toml file, checked when
 the rules are loaded. Unknown keys are refused and values are taken exactly as written, so an
 LA's edit that the product would misread stops the load with one line naming file, table and key.
 Checks that span files (a condition naming a vocabulary word, a type key naming a framework)
@@ -6,43 +6,38 @@ are in automation/rules.py, after every file has passed its own model."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
-
-
-class Table(BaseModel):
-    """A TOML table: unknown keys refused, no "2" for 2, read-only once loaded."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 
-def _clock(v: str) -> str:
-    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
-        raise ValueError("expected a time of day as text \"HH:MM\" (24-hour, e.g. \"16:30\")")
-    return v
+class Table(Struct, forbid_unknown_fields=True, frozen=True):
+    """A TOML table: unknown keys refused, no "2" for 2 (rules_check converts strictly), read-only once loaded.
+    A table listing a required key after one with a default says kw_only=True (a file's keys are named, never
+    positional; msgspec does not carry that option over to subclasses)."""
+
+    def as_dict(self) -> dict:
+        """The table's keys (by field name) and values, defaults included."""
+        return msgspec.structs.asdict(self)
 
 
-def _clock_or_end(v: str) -> str:
-    return v if v == "end" else _clock(v)
-
-
-def _condition(v: Any) -> Any:
-    # The language itself (facets, facts, names) is checked by automation/conditions.py once the
-    # named conditions are known; here only its outer shape.
-    if not isinstance(v, (str, list, dict)):
-        raise ValueError("expected a condition: a name in quotes, a table {governance = [...]}, or a list of them")
-    return v
-
-
-Clock = Annotated[str, AfterValidator(_clock)]
-ClockOrEnd = Annotated[str, AfterValidator(_clock_or_end)]
-Condition = Annotated[Any, AfterValidator(_condition)]
-Count = Annotated[int, Field(ge=0)]  # a whole number, 0 or more
-Positive = Annotated[int, Field(ge=1)]
-Month = Annotated[int, Field(ge=1, le=12)]
+# `extra["problem"]`: how rules_check words a text that does not match the pattern.
+_HHMM = r"([01]\d|2[0-3]):[0-5]\d"
+_CLOCK_PROBLEM = "expected a time of day as text \"HH:MM\" (24-hour, e.g. \"16:30\")"
+Clock = Annotated[str, Meta(pattern=rf"^{_HHMM}\Z", extra={"problem": _CLOCK_PROBLEM})]
+ClockOrEnd = Annotated[str, Meta(pattern=rf"^(end|{_HHMM})\Z", extra={"problem": _CLOCK_PROBLEM})]
+# A condition's outer shape only: the language itself (facets, facts, names) is checked by
+# automation/conditions.py once the named conditions are known.
+Condition = str | list | dict
+OptCondition = str | list | dict | None
+CONDITION_PROBLEM = "expected a condition: a name in quotes, a table {governance = [...]}, or a list of them"
+Count = Annotated[int, Meta(ge=0)]  # a whole number, 0 or more
+Positive = Annotated[int, Meta(ge=1)]
+Month = Annotated[int, Meta(ge=1, le=12)]
+Key = Annotated[str, Meta(min_length=1, pattern=r"^[^:]+$")]  # ':' joins ids inside keys
+Named = Annotated[str, Meta(min_length=1)]
 Words = list[str]
 Weekday = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
@@ -68,7 +63,7 @@ class ConditionsFile(Table):
 
 # ---- frameworks.toml ----
 
-class FrameworkSpec(Table):
+class FrameworkSpec(Table, kw_only=True):
     label: str
     in_force_from: date
     in_force_until: date | None = None
@@ -82,8 +77,7 @@ class FrameworkSpec(Table):
     adverse: Words
     category_trigger: Words
 
-    @model_validator(mode="after")
-    def _within(self):
+    def __post_init__(self):
         for key, values, of, of_key in (("provision_areas", self.provision_areas, self.areas, "areas"),
                                         ("safeguarding_failed", self.safeguarding_failed, self.safeguarding, "safeguarding"),
                                         ("adverse", self.adverse, self.scale, "scale"),
@@ -95,7 +89,6 @@ class FrameworkSpec(Table):
                                  f"({', '.join(of)})")
         if self.in_force_until is not None and self.in_force_until < self.in_force_from:
             raise ValueError("in_force_until is before in_force_from")
-        return self
 
 
 class Vocabulary(Table):
@@ -108,30 +101,26 @@ class Vocabulary(Table):
     category_of_concern: Words
     learning_review: Words
 
-    @model_validator(mode="after")
-    def _fixed(self):
+    def __post_init__(self):
         # The code itself compares these words (a maintained school, Yes/No, the review's states).
         for key, need in (("governance", ("Maintained",)), ("yes_no", ("Yes", "No")),
                           ("learning_review", ("Requested", "In progress", "Complete")), ("deferral", ("Granted",))):
             lacking = [w for w in need if w not in getattr(self, key)]
             if lacking:
                 raise ValueError(f"{key} must keep {', '.join(map(repr, lacking))} (the tool relies on it)")
-        return self
 
 
 class FrameworksFile(Table):
-    frameworks: dict[str, FrameworkSpec] = Field(min_length=1)
+    frameworks: Annotated[dict[str, FrameworkSpec], Meta(min_length=1)]
     vocabulary: Vocabulary
     cem_for_phase: dict[str, str] = {}
 
-    @model_validator(mode="after")
-    def _phases(self):
+    def __post_init__(self):
         for phase, cem in self.cem_for_phase.items():
             if phase not in self.vocabulary.phase:
                 raise ValueError(f"cem_for_phase names the phase {phase!r}, not one of [vocabulary] phase")
             if cem not in self.vocabulary.cem_phase:
                 raise ValueError(f"cem_for_phase maps {phase!r} to {cem!r}, not one of [vocabulary] cem_phase")
-        return self
 
 
 # ---- contact_plan.toml ----
@@ -161,7 +150,7 @@ class PlanStep(Table):
     id: str
     what: str
     owner: str = "{sim}"
-    applies: Condition | None = None
+    applies: OptCondition = None
     school_text: str = ""
     school_sees: bool = True
     kind: Literal["task", "call", "deadline", "meeting"] = "task"
@@ -178,7 +167,7 @@ class PlanStep(Table):
 
 class FeedbackText(Table):
     text: str
-    applies: Condition | None = None
+    applies: OptCondition = None
 
 
 class KeepInTouch(Table):
@@ -189,7 +178,8 @@ class KeepInTouch(Table):
     days: Literal["each", "first", "last"] = "each"
     calendar: bool = True
     enabled: bool = True
-    applies: Condition | None = None  # absent: "la_involved" when that condition is defined
+    # Absent (UNSET, not None): "la_involved" when that condition is defined.
+    applies: OptCondition | UnsetType = UNSET
 
 
 class TypeTiming(Table):
@@ -201,10 +191,10 @@ class TypeTiming(Table):
 
 
 class Escalation(Table):
-    steps: Words = Field(min_length=1)
+    steps: Annotated[Words, Meta(min_length=1)]
 
 
-class ContactPlanFile(Table):
+class ContactPlanFile(Table, kw_only=True):
     timings: PlanTimings
     ofsted: OfstedRoutes
     deferral: DeferralTexts
@@ -237,18 +227,16 @@ class DateSenseFile(Table):
 # ---- feedback_form.toml ----
 
 class FormField(Table):
-    key: Annotated[str, Field(min_length=1, pattern=r"^[^:]+$")]
-    label: Annotated[str, Field(min_length=1)]
+    key: Key
+    label: Named
     kind: FormKind = "text"
     hint: str = ""
     column: str = ""
     choices: Words = []
 
-    @model_validator(mode="after")
-    def _choices(self):
+    def __post_init__(self):
         if self.kind == "choice" and not self.choices:
             raise ValueError('kind = "choice" needs choices = ["...", ...]')
-        return self
 
 
 class FormSection(Table):
@@ -256,11 +244,9 @@ class FormSection(Table):
     title: str | None = None
     field: list[FormField] = []
 
-    @model_validator(mode="after")
-    def _titled(self):
+    def __post_init__(self):
         if self.builtin is None and not (self.title or "").strip():
             raise ValueError('a section needs a title = "..." (or builtin = "inspection" / "judgements")')
-        return self
 
 
 class FormType(Table):
@@ -270,15 +256,14 @@ class FormType(Table):
     outcomes: Words = []
 
 
-class FeedbackFormFile(Table):
+class FeedbackFormFile(Table, kw_only=True):
     write_within_working_days: Count
-    applies: Condition | None = None
-    section: list[FormSection] = Field(min_length=1)
+    applies: OptCondition = None
+    section: Annotated[list[FormSection], Meta(min_length=1)]
     types: dict[str, FormType] = {}  # "<framework>.<type>"
     contact_labels: dict[str, str] = {}
 
-    @model_validator(mode="after")
-    def _keys(self):
+    def __post_init__(self):
         keys = [f.key for s in self.section for f in s.field]
         missing = [k for k in ("completed_on", "form_complete") if k not in keys]
         twice = sorted({k for k in keys if keys.count(k) > 1})
@@ -286,7 +271,6 @@ class FeedbackFormFile(Table):
             raise ValueError(f"the form lacks the field(s) {', '.join(missing)} (the tool reads the form by them)")
         if twice:
             raise ValueError(f"the form has the key(s) {', '.join(twice)} more than once")
-        return self
 
 
 # ---- follow_ups.toml ----
@@ -297,12 +281,12 @@ class FollowUpScope(Table):
 
 
 class FollowUpAction(Table):
-    id: Annotated[str, Field(min_length=1, pattern=r"^[^:]+$")]
+    id: Key
     action: str
     owner: str
-    when: Words = Field(min_length=1)
+    when: Annotated[Words, Meta(min_length=1)]
     done_when: Words = []
-    applies: Condition | None = None
+    applies: OptCondition = None
     anchor: FollowUpAnchor = "last_day"
     working_days: Count = 0
     months: Count = 0
@@ -316,13 +300,11 @@ class FollowUpsFile(Table):
     scope: FollowUpScope
     action: list[FollowUpAction] = []
 
-    @model_validator(mode="after")
-    def _unique(self):
+    def __post_init__(self):
         ids = [a.id for a in self.action]
         twice = sorted({i for i in ids if ids.count(i) > 1})
         if twice:
             raise ValueError(f"the action id(s) {', '.join(twice)} appear more than once (an id is part of each follow-up's Key)")
-        return self
 
 
 # ---- gias.toml ----
@@ -347,7 +329,7 @@ class GiasFile(Table):
     governance_by_group: dict[str, str]
     phase: dict[str, str]
     phase_by_type: dict[str, str]
-    import_: GiasImport = Field(alias="import")
+    import_: GiasImport = msgspec.field(name="import")
     columns: GiasColumns
     headteacher: GiasHeadteacher
 
@@ -360,7 +342,7 @@ class ReviewTimings(Table):
 
 
 class ReviewSection(Table):
-    title: Annotated[str, Field(min_length=1)]
+    title: Named
     prompt: str
     prefill: Prefill | None = None
     prompt_by_framework: dict[str, str] = {}
@@ -369,7 +351,7 @@ class ReviewSection(Table):
 class LearningReviewFile(Table):
     complaint_stages: Words
     timings: ReviewTimings
-    section: list[ReviewSection] = Field(min_length=1)
+    section: Annotated[list[ReviewSection], Meta(min_length=1)]
 
 
 # ---- outcomes.toml ----
@@ -381,7 +363,7 @@ class SpecialMeasures(Table):
     other_areas_at_least: Count = 0
 
 
-class Monitoring(Table):
+class Monitoring(Table, kw_only=True):
     types: Words = []
     eligible_grades: Words
     good_grades: Words = []
@@ -426,24 +408,22 @@ class OutcomeLabels(Table):
 
 
 class OversightFile(Table):
-    terms: dict[str, list[Month]] = Field(min_length=1)
+    terms: Annotated[dict[str, list[Month]], Meta(min_length=1)]
     school_year: SchoolYear
     outcome_labels: OutcomeLabels
     themes: dict[str, Words] = {}
 
-    @model_validator(mode="after")
-    def _months_once(self):
+    def __post_init__(self):
         months = [m for ms in self.terms.values() for m in ms]
         twice = sorted({m for m in months if months.count(m) > 1})
         if twice:
             raise ValueError(f"[terms] lists the month(s) {', '.join(map(str, twice))} in more than one term")
-        return self
 
 
 # ---- support_offers.toml ----
 
 class SupportOffer(Table):
-    name: Annotated[str, Field(min_length=1)]
+    name: Named
     provider: str
     detail: str
     contact: str

@@ -135,7 +135,7 @@ def test_extract_is_streamed_memory_does_not_grow_with_its_size(tmp_path):
     a, b = peak_kb(tmp_path, small), peak_kb(tmp_path, large)
     # Reading the whole file would add its bytes and its text (8 MB or more) for the larger one.
     assert b - a < 3_000, (a, b)
-    # The rest is the interpreter and the tool's imports (openpyxl, pydantic, lxml, holidays), not the extract.
+    # The rest is the interpreter and the tool's imports (openpyxl, msgspec, lxml, holidays), not the extract.
     assert b < 64_000, b
 
 

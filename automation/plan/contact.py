@@ -13,7 +13,7 @@ from automation.conditions import PLAN_FACTS, applies  # noqa: F401 - PLAN_FACTS
 from automation.model import Inspection, School, Staff
 from automation.plan.dates import uk
 from automation.rules import fill, validate_file
-from automation.rules_schema import PLAN_ANCHORS, ContactPlanFile, DeferralTexts, KeepInTouch, PlanStep
+from automation.rules_schema import PLAN_ANCHORS, UNSET, ContactPlanFile, DeferralTexts, KeepInTouch, PlanStep
 from automation.status import last_day
 
 ANCHORS = PLAN_ANCHORS
@@ -149,7 +149,7 @@ def build_plan(insp: Inspection, school: School, staff: dict[str, Staff], cem: S
                "first_day": days[0], "last_day": days[-1],
                "final_feedback": cal.local(feedback) if feedback else None,
                "planning_call": cal.local(insp.planning_call_at) if insp.planning_call_at else None}
-    ofsted = rules.ofsted.model_dump()
+    ofsted = rules.ofsted.as_dict()
     values = {"sim": sim.name, "ai": ai.name, "cem": cem.name if cem else "the County Education Manager",
               "trust": school.trust or "the trust", "diocese": school.diocese or "the diocese",
               "chair": school.chair or "the chair of governors", "nominee": insp.nominee or "the nominee",
@@ -208,7 +208,7 @@ def _calls(days, points: list[KeepInTouch], ai: Staff, cal: WorkingCalendar, fac
     calls = []
     for p in points:
         # A point without `applies` is for the schools of the LA's full commitment, where that is defined.
-        cond = p.applies if "applies" in p.model_fields_set else ("la_involved" if "la_involved" in named else None)
+        cond = p.applies if p.applies is not UNSET else ("la_involved" if "la_involved" in named else None)
         if not p.enabled or not applies(cond, facets, named):
             continue
         chosen = {"each": days, "first": days[:1], "last": days[-1:]}[p.days]
