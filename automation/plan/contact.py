@@ -101,6 +101,24 @@ def feedback_form_due(insp: Inspection, school: School, rules) -> bool:
     return applies(rules.feedback_form.applies, facets, named_conditions(rules))
 
 
+# The {fields} a contact plan's texts may use (besides contact_plan.toml's [ofsted] keys).
+TEXT_FIELDS = ("sim", "ai", "cem", "trust", "diocese", "chair", "nominee", "lead_inspector")
+DEFERRAL_FIELDS = ("deadline", "deadline_time", "answer_by")  # the [deferral] texts also have these
+
+
+def check_texts(rules: ContactPlanFile) -> None:
+    """Every {field} in the plan's texts is one a plan fills in (ConfigError naming the text if not):
+    checked once a run, not left to the first plan built, since plans are built only for live inspections."""
+    values = dict.fromkeys((*TEXT_FIELDS, *rules.ofsted.as_dict()), "")
+    for s in rules.step:
+        for text in (s.what, s.fallback_note, s.school_text, s.owner):
+            _fill(text, values, f"step '{s.id}'")
+    fields = {**values, **dict.fromkeys(DEFERRAL_FIELDS, "")}
+    _fill(rules.deferral.owner, fields, "[deferral] owner")
+    for text in (rules.deferral.before_cutoff, rules.deferral.after_cutoff):
+        _fill(text, fields, "[deferral]")
+
+
 def _fill(text: str, values: dict, where: str) -> str:
     return fill(text, values, f"contact_plan.toml, {where}")
 
@@ -150,11 +168,10 @@ def build_plan(insp: Inspection, school: School, staff: dict[str, Staff], cem: S
                "final_feedback": cal.local(feedback) if feedback else None,
                "planning_call": cal.local(insp.planning_call_at) if insp.planning_call_at else None}
     ofsted = rules.ofsted.as_dict()
-    values = {"sim": sim.name, "ai": ai.name, "cem": cem.name if cem else "the County Education Manager",
-              "trust": school.trust or "the trust", "diocese": school.diocese or "the diocese",
-              "chair": school.chair or "the chair of governors", "nominee": insp.nominee or "the nominee",
-              "lead_inspector": insp.lead_inspector or "the lead inspector",
-              **ofsted}
+    values = {**dict(zip(TEXT_FIELDS, (sim.name, ai.name, cem.name if cem else "the County Education Manager",
+                                       school.trust or "the trust", school.diocese or "the diocese",
+                                       school.chair or "the chair of governors", insp.nominee or "the nominee",
+                                       insp.lead_inspector or "the lead inspector"), strict=True)), **ofsted}
     steps = [_deferral_step(rules.deferral, notified, deadline, answer_by, values)]
     for s in rules.step:
         if not applies(s.applies, facets, named):
@@ -193,8 +210,8 @@ def _end_of_working_day(moment: datetime, cal: WorkingCalendar) -> datetime:
 
 
 def _deferral_step(texts: DeferralTexts, notified, deadline, answer_by, values) -> Step:
-    fields = {**values, "deadline": f"{deadline:%H:%M} on {uk(deadline.date())}", "deadline_time": f"{deadline:%H:%M}",
-              "answer_by": f"{answer_by:%H:%M} on {uk(answer_by.date())}"}
+    fields = {**values, **dict(zip(DEFERRAL_FIELDS, (f"{deadline:%H:%M} on {uk(deadline.date())}", f"{deadline:%H:%M}",
+                                                     f"{answer_by:%H:%M} on {uk(answer_by.date())}"), strict=True))}
     owner = _fill(texts.owner, fields, "[deferral] owner")
     if notified <= deadline:
         return Step(deadline, _fill(texts.before_cutoff, fields, "[deferral]"),

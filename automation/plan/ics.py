@@ -71,6 +71,12 @@ def call_uid(inspection_id: str, day_no: int, label: str, domain: str) -> str:
 
 
 @lru_cache(maxsize=1)
+def _london_vtimezone_ical() -> bytes:
+    """The VTIMEZONE's lines, serialised once (half of every request's lines)."""
+    return _london_vtimezone().to_ical()
+
+
+@lru_cache(maxsize=1)
 def _london_vtimezone():
     """Europe/London by rule (last Sunday of March and of October, 01:00 UTC), as Outlook writes it
     (built once: every request carries the same one, and serialising it changes nothing in it)."""
@@ -102,7 +108,6 @@ def itip(invite: CallInvite, method: str, sequence: int, organiser: str, organis
     cal.add("prodid", "-//ofsted-tracker//keep-in-touch calls//EN")
     cal.add("version", "2.0")
     cal.add("method", method)
-    cal.add_component(_london_vtimezone())
     ev = Event()
     ev.add("uid", invite.uid)
     ev.add("sequence", sequence)
@@ -125,8 +130,11 @@ def itip(invite: CallInvite, method: str, sequence: int, organiser: str, organis
         ev.add("attendee", att, encode=0)
     if method == CANCEL:
         ev.add("priority", 1)  # Outlook shows a cancellation as important
-    cal.add_component(ev)
-    return cal.to_ical()
+    # The calendar's own lines, then its two components in order (the time zone, the event), as
+    # cal.to_ical() would write them with both added: the time zone's lines are made once a run.
+    head = cal.to_ical()
+    end = b"END:VCALENDAR\r\n"
+    return head[:-len(end)] + _london_vtimezone_ical() + ev.to_ical() + end
 
 
 def attach_itip(email: EmailMessage, data: bytes, method: str) -> None:

@@ -11,11 +11,12 @@ from automation.errors import ConfigError, Problem
 from automation.mail.message import OutgoingMessage, build_message
 from automation.mail.transport import only_to
 from automation.model import Inspection
-from automation.plan.contact import ContactPlan, build_plan
+from automation.plan.contact import ContactPlan, build_plan, check_texts
 from automation.plan.dates import uk
 from automation.plan.emails import internal_context, school_context
 from automation.purposes import Purpose
 from automation.steps import calls
+from automation.status import last_day
 from automation.steps.base import Step
 
 INTERNAL, SCHOOL, DEFERRAL = Purpose.CONTACT_PLAN_INTERNAL, Purpose.CONTACT_PLAN_SCHOOL, Purpose.DEFERRAL
@@ -74,6 +75,7 @@ def school_reply_to(ctx: Context, plan: ContactPlan) -> str | None:
 def plan_step(ctx: Context) -> list[OutgoingMessage]:
     """Messages for new inspections, changed plans and deferral requests."""
     out: list[OutgoingMessage] = []
+    check_texts(ctx.rules.contact_plan)  # a bad {field} says so now, not when the next inspection arrives
     for insp in ctx.tracker.inspections:
         school = ctx.tracker.schools.get(insp.urn)
         if school is None or school.sim not in ctx.tracker.staff or school.ai not in ctx.tracker.staff:
@@ -91,9 +93,9 @@ def _call_messages(ctx: Context, insp: Inspection, proposed: list[OutgoingMessag
     previous = ctx.sent(insp.inspection_id, INTERNAL)
     if not going and not previous:
         return []
-    plan = _plan(ctx, insp)
-    if ctx.now.date() > plan.days[-1]:
+    if _over(ctx, insp):
         return []  # every call is over: nothing left to invite to or cancel
+    plan = _plan(ctx, insp)
     base = max(previous, key=lambda r: r.version).facts if previous else facts(insp)
     why = going[0].facts.get("changes", []) if going else describe_changes(base, facts(insp))
     wanted = [] if awaiting_new_dates(ctx, insp) else calls.current_invites(plan, ctx.config.sender,
@@ -107,32 +109,30 @@ def _plan_messages(ctx: Context, insp: Inspection) -> list[OutgoingMessage]:
     if not previous:
         if insp.contact_plan_sent is not None:
             return []  # sent before this journal existed (recorded in the tracker): never again
-        plan = _plan(ctx, insp)
-        if ctx.now.date() > plan.days[-1]:
-            _recorded_after_it_ended(ctx, insp, plan)
+        if _over(ctx, insp):
+            _recorded_after_it_ended(ctx, insp, _last_day(ctx, insp))
             return []
-        return _messages(ctx, plan, 1, [], "new inspection recorded")
+        return _messages(ctx, _plan(ctx, insp), 1, [], "new inspection recorded")
     latest = max(previous, key=lambda r: r.version)
     changes = describe_changes(latest.facts, now_facts)
     if not changes:
         return _undelivered(ctx, insp, latest.version)
-    plan = _plan(ctx, insp)
-    if ctx.now.date() > plan.days[-1]:
+    if _over(ctx, insp):
         return []
-    return _messages(ctx, plan, latest.version + 1, changes, "; ".join(changes))
+    return _messages(ctx, _plan(ctx, insp), latest.version + 1, changes, "; ".join(changes))
 
 
-def _recorded_after_it_ended(ctx: Context, insp: Inspection, plan: ContactPlan) -> None:
+def _recorded_after_it_ended(ctx: Context, insp: Inspection, ended: date) -> None:
     """History typed in after the event: said once in the summary and listed on the Problems
     sheet as information, so a wrong date (not a forgotten school) can be spotted there."""
-    note = (f"{insp.inspection_id}: no contact plan sent — the inspection ended on {uk(plan.days[-1])} "
+    note = (f"{insp.inspection_id}: no contact plan sent — the inspection ended on {uk(ended)} "
             "before it was recorded.")
     if note in ctx.notes:  # the run plans once for the preview and once for real
         return
     ctx.notes.append(note)
     ctx.tracker.problems.append(Problem(
         "info", "Inspections", insp.row, "Notified at", f"{insp.notified_at:%d/%m/%Y %H:%M}",
-        f"no contact plan sent — the inspection ended on {uk(plan.days[-1])} before it was recorded",
+        f"no contact plan sent — the inspection ended on {uk(ended)} before it was recorded",
         "nothing to do if the dates are right; if not, correct Notified at or Start date (day first) "
         "and the plan is sent."))
 
@@ -146,9 +146,9 @@ def _undelivered(ctx: Context, insp: Inspection, version: int) -> list[OutgoingM
     sent = {p: [r for r in ctx.sent(insp.inspection_id, p) if r.version == version] for p in (INTERNAL, SCHOOL)}
     if sent[SCHOOL] and not any(r.refused for rs in sent.values() for r in rs):
         return []
-    plan = _plan(ctx, insp)
-    if ctx.now.date() > plan.days[-1]:
+    if _over(ctx, insp):
         return []
+    plan = _plan(ctx, insp)
     out = []
     for m in _messages(ctx, plan, version, [], "the school's copy had not been delivered"):
         done = sent[m.purpose]
@@ -161,6 +161,17 @@ def _undelivered(ctx: Context, insp: Inspection, version: int) -> list[OutgoingM
         if refused and missing:
             out.append(only_to(m, missing, {"catch_up_for": refused}))
     return out
+
+
+def _last_day(ctx: Context, insp: Inspection) -> date:
+    """The plan's last day on site (its days' last, as build_plan works them out), without the plan."""
+    return last_day(insp, ctx.on_site_days(insp), ctx.calendar)
+
+
+def _over(ctx: Context, insp: Inspection) -> bool:
+    # Most rows of a tracker are inspections long over: asking this before building their
+    # plan spares a whole plan per row on every run (a run's largest planning cost).
+    return ctx.now.date() > _last_day(ctx, insp)
 
 
 def _plan(ctx: Context, insp: Inspection) -> ContactPlan:
