@@ -10,7 +10,6 @@ import hashlib
 import os
 import posixpath
 import re
-import shutil
 import stat
 import tempfile
 import time
@@ -185,23 +184,26 @@ def _copy_packed(out: zipfile.ZipFile, source, info: zipfile.ZipInfo) -> bool:
 
 
 def _write_part(out: zipfile.ZipFile, info: zipfile.ZipInfo, data) -> None:
-    """One new part into the package: bytes, or a spilled sheet part streamed from its file."""
-    if not hasattr(data, "read"):
+    """One new part into the package: bytes, or a sheet part streamed into it a chunk at a time."""
+    if not hasattr(data, "chunks"):
         out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
         return
     info = copy.copy(info)
     info.compress_type = zipfile.ZIP_DEFLATED
-    data.seek(0)
     with out.open(info, "w") as dst:
-        shutil.copyfileobj(data, dst, 1 << 20)
+        for piece in data.chunks():
+            dst.write(piece)
 
 
-def _part_bytes(data) -> bytes | None:
-    """A new part's bytes, whether kept in memory or spilled to a file."""
-    if data is not None and hasattr(data, "read"):
-        data.seek(0)
-        return data.read()
-    return data
+def _part_chunks(z: zipfile.ZipFile, part: str, data):
+    """A sheet part's bytes a chunk at a time: as an earlier edit left it, or from the package."""
+    if hasattr(data, "chunks"):
+        yield from data.chunks()
+    elif data:
+        yield data
+    else:
+        with z.open(part) as fh:
+            yield from iter(lambda: fh.read(rowbytes.CHUNK), b"")
 
 
 def _keep_access(original: Path, fd: int, tmp: str) -> None:
@@ -222,8 +224,21 @@ def _keep_access(original: Path, fd: int, tmp: str) -> None:
         os.chmod(tmp, mode)
 
 
-def _edited_parts(z: zipfile.ZipFile, edits: list[SheetEdit]) -> dict[str, bytes]:
-    parts: dict[str, bytes] = {}
+def _edited_parts(z: zipfile.ZipFile, edits: list[SheetEdit]) -> dict:
+    """The parts the edits change (None: a part dropped); should one fail, every sheet part's
+    temporary file is deleted."""
+    parts: dict = {}
+    try:
+        _edit_parts(z, edits, parts)
+    except BaseException:
+        for data in parts.values():
+            if hasattr(data, "close"):
+                data.close()
+        raise
+    return parts
+
+
+def _edit_parts(z: zipfile.ZipFile, edits: list[SheetEdit], parts: dict) -> None:
     sheets = pkg.sheet_parts(z)
     styles = _Styles(z)
     epoch = date_epoch(z)
@@ -235,7 +250,14 @@ def _edited_parts(z: zipfile.ZipFile, edits: list[SheetEdit]) -> dict[str, bytes
             sheets[edit.sheet] = _add_sheet(z, parts, edit.sheet)
             edit.cells = {**{(1, i): h for i, h in enumerate(edit.create_headers, 1)}, **edit.cells}
         part = sheets[edit.sheet]
-        root, lazy = rowbytes.lazy_parse(_part_bytes(parts.get(part)) or z.read(part), part)
+        earlier = parts.get(part)
+        try:
+            root, lazy = rowbytes.lazy_parse(_part_chunks(z, part, earlier), part)
+        finally:
+            if hasattr(earlier, "close"):
+                earlier.close()  # an earlier edit's result, read into this one
+        if lazy is not None:
+            parts[part] = rowbytes.Spliced(b"", lazy)  # its rows' file goes with the others should this edit fail
         sheet = _Sheet(root, styles, epoch, edit.header_row, lazy)
         if edit.truncate_after is not None:
             sheet.truncate(edit.truncate_after)
@@ -250,7 +272,7 @@ def _edited_parts(z: zipfile.ZipFile, edits: list[SheetEdit]) -> dict[str, bytes
         if edit.fit_rows:
             sheet.fit_heights(edit.cells, edit.header_row)
         sheet.fix_dimension()
-        parts[part] = sheet.spill()  # on disk until the package is written: a big sheet is tens of MB
+        parts[part] = sheet.spliced()
         for tpart, table in tables.items():
             parts[tpart] = _fit_table(table, sheet.last_row() if edit.truncate_after is not None else written,
                                       edit.truncate_after is not None) or z.read(tpart)
@@ -261,7 +283,6 @@ def _edited_parts(z: zipfile.ZipFile, edits: list[SheetEdit]) -> dict[str, bytes
             _register_styles(z, parts, styles.part)
     if dropped_formula and "xl/calcChain.xml" in z.namelist():
         _drop_calc_chain(z, parts)
-    return parts
 
 
 class _RowCells:
@@ -301,11 +322,11 @@ class _Sheet:
             # Legal but rare (some generators): Excel itself always numbers them.
             raise WorkbookError("The tracker was saved by a program that leaves cell references out; "
                                 "open it in Excel and save it once, then run again.")
-        # Row number -> its element, or (not yet read) its placeholder comment in the tree.
+        # Row number -> its element in the tree; the rows not yet read are in _unread (a row's
+        # placeholder comment there on asking).
         self.rows = {int(r.get("r")): r for r in rows}
-        self._unread: dict[int, etree._Element] = rowbytes.placeholders(self.data, lazy) if lazy else {}
-        self.rows.update(self._unread)
-        self.numbers = sorted(self.rows)
+        self._unread: rowbytes.Unread | dict = rowbytes.Unread(lazy, self.data) if lazy else {}
+        self.numbers = sorted([*self.rows, *self._unread])
         self.cols = [(int(c.get("min")), int(c.get("max")), c.get("style")) for c in root.iterfind(f"{M}cols/{M}col")]
         self._row_styles: dict[int, dict[int, str]] = {}
         # Row number -> its cells' columns in document order and each column's first cell, made
@@ -328,17 +349,18 @@ class _Sheet:
             self.data.replace(self._unread.pop(n), el)
             self.rows[n] = el
 
-    def spill(self):
-        """The part's bytes — the tree written out, each unread row's own bytes put back in place —
-        in an anonymous temporary file (deleted when closed), written piece by piece."""
-        fh = tempfile.TemporaryFile()
-        try:
-            out = pkg.serialise(self.root)
-            fh.writelines([out] if self.lazy is None else rowbytes.splice(out, self.lazy))
-        except BaseException:
-            fh.close()
-            raise
-        return fh
+    def has_row(self, n: int) -> bool:
+        """Whether row n is in the sheet (read or not)."""
+        return n in self.rows or n in self._unread
+
+    def _node(self, n: int):
+        """Row n's element, or its placeholder if it is not read yet."""
+        return self.rows[n] if n in self.rows else self._unread[n]
+
+    def spliced(self) -> rowbytes.Spliced:
+        """The part to write: the tree written out, each unread row's own bytes put back in place
+        as the part is packed (read from the rows' temporary file, never all held at once)."""
+        return rowbytes.Spliced(pkg.serialise(self.root), self.lazy)
 
     def fit_heights(self, cells: dict, header_row: int) -> None:
         """Rows tall enough for their longest wrapped text, where the column has a width:
@@ -373,7 +395,7 @@ class _Sheet:
 
     def has_values(self, r: int) -> bool:
         """Whether row r holds any value (formatting alone does not count)."""
-        row = self._el(r) if r in self.rows else None
+        row = self._el(r) if self.has_row(r) else None
         return row is not None and any(c.find(f"{M}v") is not None or c.find(f"{M}is") is not None
                                        or c.find(f"{M}f") is not None for c in row)
 
@@ -401,14 +423,14 @@ class _Sheet:
         for cell in el.iterfind(f"{M}c"):
             cell.set("r", f"{pkg.col_letter(pkg.split_ref(cell.get('r'))[1])}{new}")
         i = bisect.bisect(self.numbers, new)
-        if new in self.rows:
-            self._unread.pop(new, None)
-            self.data.replace(self.rows[new], el)
+        there = self.has_row(new)
+        if there:
+            self.data.replace(self._unread.pop(new) if new in self._unread else self.rows[new], el)
         elif i < len(self.numbers):
-            self.rows[self.numbers[i]].addprevious(el)
+            self._node(self.numbers[i]).addprevious(el)
         else:
             self.data.append(el)
-        if new not in self.rows:
+        if not there:
             self.numbers.insert(i, new)
         self.rows[new] = el
         if index is not None:
@@ -416,20 +438,19 @@ class _Sheet:
 
     def truncate(self, keep_to: int) -> None:
         for n in [n for n in self.numbers if n > keep_to]:
-            self.data.remove(self.rows.pop(n))
-            self._unread.pop(n, None)
+            self.data.remove(self._unread.pop(n) if n in self._unread else self.rows.pop(n))
             self._row_styles.pop(n, None)
             self._cells.pop(n, None)
-        self.numbers = sorted(self.rows)
+        self.numbers = sorted([*self.rows, *self._unread])
         self._above = None
 
     def _row(self, r: int):
-        if r in self.rows:
+        if self.has_row(r):
             return self._el(r)
         i = bisect.bisect(self.numbers, r)
         el = etree.Element(f"{M}row", r=str(r))
         if i < len(self.numbers):
-            self.rows[self.numbers[i]].addprevious(el)
+            self._node(self.numbers[i]).addprevious(el)
         else:
             self.data.append(el)
         self.rows[r] = el
@@ -519,9 +540,10 @@ class _Sheet:
         if dim is None or not self.numbers:
             return
         # Cells are in column order within a row, so each row's last cell is its widest.
-        maxc = max((pkg.split_ref(r[-1].get("r"))[1] for n, r in self.rows.items()
-                    if n not in self._unread and len(r) and r[-1].tag == f"{M}c" and r[-1].get("r")), default=1)
-        maxc = max([maxc, *(rowbytes.last_column(self.lazy, n) for n in self._unread)])
+        maxc = max((pkg.split_ref(r[-1].get("r"))[1] for r in self.rows.values()
+                    if len(r) and r[-1].tag == f"{M}c" and r[-1].get("r")), default=1)
+        if self._unread:
+            maxc = max(maxc, self._unread.widest())
         dim.set("ref", f"A1:{pkg.col_letter(maxc)}{self.numbers[-1]}")
 
 
@@ -567,7 +589,7 @@ def _make_room(sheet: _Sheet, table, written: int, edit: SheetEdit) -> None:
     if sheet.has_values(target):
         raise WorkbookNoRoom(f"The tracker's sheet '{edit.sheet}' has something in row {target}, just below where the "
                             "table's totals row must move to make room for new rows — move it further down, then run again.")
-    if r2 in sheet.rows:
+    if sheet.has_row(r2):
         sheet.move_row(r2, target)
 
 
