@@ -204,6 +204,20 @@ def test_external_entity_is_refused_and_never_lands_anywhere(tmp_path, secret, w
             assert words.encode() not in f.read_bytes(), f
 
 
+def test_doctype_after_a_long_prolog_is_refused(tmp_path, secret):
+    """The prolog check reads a part a few KB at a time: a DOCTYPE behind 20 KB of comments (before the
+    root element, where XML allows it) is still found, however many reads it takes."""
+    secret_path, words = secret
+    path = write_tracker(tmp_path / "tracker.xlsx", inspections=[inspection()])
+    hostile = _doctype(secret_path, b"worksheet", part(path, INSPECTIONS_PART))
+    decl, rest = hostile.split(b"\n", 1)
+    rewrite(path, {INSPECTIONS_PART: decl + b"\n" + b"<!-- padding -->\n" * 1300 + rest})
+    before = path.read_bytes()
+    res = cli(tmp_path, *command("run", path))
+    assert_refused(res, "DOCTYPE", "tracker.xlsx")
+    assert words not in res.stdout + res.stderr and path.read_bytes() == before
+
+
 def test_lxml_parse_never_resolves_and_refuses_a_doctype(secret):
     secret_path, words = secret
     xml = b'<!DOCTYPE x [<!ENTITY e SYSTEM "' + secret_path.as_uri().encode() + b'">]><x>&e;</x>'

@@ -150,7 +150,9 @@ def check_prolog(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> None:
                                load_dtd=False, huge_tree=False)
     try:
         with z.open(info) as part:
-            for chunk in iter(lambda: part.read(64 * 1024), b""):
+            # Small reads: lxml builds a tree of all it is fed before it reports the first element,
+            # and only that element's prolog is wanted (a DOCTYPE always comes before it).
+            for chunk in iter(lambda: part.read(4096), b""):
                 pull.feed(chunk)
                 for _, el in pull.read_events():
                     docinfo = el.getroottree().docinfo
