@@ -73,6 +73,7 @@ class Rules:
         rules = dataclasses.replace(self, files={**self.files, stem: model}, written={**self.written, stem: data})
         check_conditions(rules)
         check_across(rules)
+        _check_texts(rules)
         return rules
 
     @property
@@ -190,7 +191,16 @@ def load_rules(folder: Path | None = None) -> Rules:
     rules = Rules(frameworks, vocabulary, dict(fw.cem_for_phase), offers, files, sources, written)
     check_conditions(rules)
     check_across(rules)
+    _check_texts(rules)
     return rules
+
+
+def _check_texts(rules: Rules) -> None:
+    """The contact plan's {fields}, checked at load: a plan is built only for an inspection not yet over,
+    so a bad field would otherwise wait for the next new inspection to stop a run."""
+    from automation.plan.contact import check_texts  # the plan module imports this one
+
+    check_texts(rules.contact_plan, rules.sources.get("contact_plan", "contact_plan.toml"))
 
 
 def _with_conditions(plan: ContactPlanFile, data: dict, named: ConditionsFile) -> tuple[ContactPlanFile, dict]:
@@ -236,9 +246,12 @@ def _check_folder(folder: Path | None) -> None:
 
 
 def fill(text: str, values: dict, where: str) -> str:
-    """A rules text with its {fields} filled in; an unknown field names the rules file and entry."""
+    """A rules text with its {fields} filled in; a fault names the rules file, the entry and the fields."""
+    names = "{" + "}, {".join(values) + "}"
     try:
         return text.format_map(values)
-    except (KeyError, ValueError, IndexError) as exc:
-        raise ConfigError(f"Rules file {where}: the text {text!r} uses {exc}, which is not one of "
-                          f"{{{'}, {'.join(values)}}}.")
+    except KeyError as exc:
+        raise ConfigError(f"Rules file {where}: the text {text!r} uses {exc}, which is not one of {names}.")
+    except (ValueError, IndexError, AttributeError, TypeError) as exc:  # a brace left open, {0}, {sim.x}, ...
+        raise ConfigError(f"Rules file {where}: the text {text!r} cannot be filled in ({exc}) — write each field "
+                          f"as {{name}}, one of {names}, and double a brace meant as text ({{{{ or }}}}).")

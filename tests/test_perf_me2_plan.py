@@ -75,18 +75,52 @@ def test_check_names_the_bad_text(where, text):
     assert f"step '{cp.step[0].id}'" in str(exc.value) and repr(text) in str(exc.value)
 
 
-def test_a_bad_field_stops_a_run_with_only_past_inspections(tmp_path):
-    """Nothing on the tracker is live, so no plan is built: the run must still refuse the rules."""
+def _own_plan(tmp_path: Path, old: str, new: str) -> Path:
+    """A config whose rules folder holds an LA copy of contact_plan.toml with one text changed."""
     own = tmp_path / "rules"
     own.mkdir()
     shipped = (rules_dir() / "contact_plan.toml").read_text()
-    (own / "contact_plan.toml").write_text(shipped.replace(
-        'owner = "the headteacher, supported by {sim} or {ai}"', 'owner = "the headteacher, supported by {simm}"'))
+    assert old in shipped
+    (own / "contact_plan.toml").write_text(shipped.replace(old, new))
     conf = tmp_path / "config.toml"
     conf.write_text(f'[mail]\ntransport = "outbox"\noutbox_dir = "outbox"\n[paths]\nrules_dir = "{own}"\n')
+    return conf
+
+
+DEFERRAL_OWNER = 'owner = "the headteacher, supported by {sim} or {ai}"'
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_a_bad_field_stops_every_command_even_with_only_past_inspections(tmp_path, command):
+    """Nothing on the tracker is live, so no plan is built: the rules are refused when they are loaded,
+    naming the LA's own file, by `validate` as by `run`."""
+    conf = _own_plan(tmp_path, DEFERRAL_OWNER, 'owner = "the headteacher, supported by {simm}"')
     path = _tracker(tmp_path, [inspection("100001", notified=datetime(2025, 3, 3, 9, 0), start=datetime(2025, 3, 4))])
+    more = ["--now", "2026-11-19T09:30"] if command == "run" else []
+    p = subprocess.run([EXE, command, str(path), "--config", str(conf), *more], capture_output=True, text=True, cwd=tmp_path)
+    assert p.returncode == 3, p.stdout + p.stderr  # a config or rules error
+    assert f"Rules file {tmp_path / 'rules' / 'contact_plan.toml'}, " in p.stderr and "uses 'simm'" in p.stderr
+    assert not list(tmp_path.glob("outbox/*.eml"))
+
+
+def test_an_indexed_field_is_checked_by_its_name(tmp_path):
+    """{sim[0]} fills from a real name, so the check lets it through, and the plan has it."""
+    conf = _own_plan(tmp_path, DEFERRAL_OWNER, 'owner = "the headteacher, supported by {sim[0]}. {ai}"')
+    path = _tracker(tmp_path, [inspection("100001", notified=datetime(2026, 11, 19, 8, 0), start=datetime(2026, 11, 20))])
     p = subprocess.run([EXE, "run", str(path), "--config", str(conf), "--now", "2026-11-19T09:30"],
                        capture_output=True, text=True, cwd=tmp_path)
-    assert p.returncode == 3, p.stdout + p.stderr  # a config or rules error
-    assert "Rules file contact_plan.toml" in p.stderr and "uses 'simm'" in p.stderr
-    assert not (tmp_path / "outbox").exists() or not list((tmp_path / "outbox").glob("*.eml"))
+    assert p.returncode == 0, p.stdout + p.stderr
+    sent = [f.read_bytes() for f in tmp_path.glob("outbox/*.eml")]
+    assert sent and any(b"supported by S. Alex Inchley" in m for m in sent)
+
+
+@pytest.mark.parametrize("text, words", [("{oops", "expected '}' before end of string"), ("{0}", "positional"),
+                                         ("{sim.name}", "has no attribute 'name'")])
+def test_a_text_that_cannot_be_filled_is_one_line_naming_it(text, words):
+    cp = load_rules().contact_plan
+    bad = struct_replace(cp, step=[struct_replace(cp.step[0], what=text), *cp.step[1:]])
+    with pytest.raises(ConfigError) as exc:
+        check_texts(bad, "rules/contact_plan.toml")
+    line = str(exc.value)
+    assert line.startswith("Rules file rules/contact_plan.toml, step ") and repr(text) in line and words in line
+    assert "write each field as {name}" in line and "\n" not in line

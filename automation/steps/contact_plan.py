@@ -11,7 +11,7 @@ from automation.errors import ConfigError, Problem
 from automation.mail.message import OutgoingMessage, build_message
 from automation.mail.transport import only_to
 from automation.model import Inspection
-from automation.plan.contact import ContactPlan, build_plan, check_texts
+from automation.plan.contact import ContactPlan, build_plan
 from automation.plan.dates import uk
 from automation.plan.emails import internal_context, school_context
 from automation.purposes import Purpose
@@ -75,7 +75,6 @@ def school_reply_to(ctx: Context, plan: ContactPlan) -> str | None:
 def plan_step(ctx: Context) -> list[OutgoingMessage]:
     """Messages for new inspections, changed plans and deferral requests."""
     out: list[OutgoingMessage] = []
-    check_texts(ctx.rules.contact_plan)  # a bad {field} says so now, not when the next inspection arrives
     for insp in ctx.tracker.inspections:
         school = ctx.tracker.schools.get(insp.urn)
         if school is None or school.sim not in ctx.tracker.staff or school.ai not in ctx.tracker.staff:
