@@ -198,9 +198,39 @@ def load_rules(folder: Path | None = None) -> Rules:
 def _check_texts(rules: Rules) -> None:
     """The contact plan's {fields}, checked at load: a plan is built only for an inspection not yet over,
     so a bad field would otherwise wait for the next new inspection to stop a run."""
-    from automation.plan.contact import check_texts  # the plan module imports this one
-
     check_texts(rules.contact_plan, rules.sources.get("contact_plan", "contact_plan.toml"))
+
+
+# The {fields} a contact plan's texts may use (besides contact_plan.toml's [ofsted] keys).
+TEXT_FIELDS = ("sim", "ai", "cem", "trust", "diocese", "chair", "nominee", "lead_inspector")
+DEFERRAL_FIELDS = ("deadline", "deadline_time", "answer_by")  # the [deferral] texts also have these
+
+
+def check_texts(rules: ContactPlanFile, path: Path | str = "contact_plan.toml") -> None:
+    """Every {field} in the plan's texts is one a plan fills in (ConfigError naming the file and text if
+    not): checked when the rules are loaded, since a plan is built only for an inspection not yet over."""
+    values = dict.fromkeys((*TEXT_FIELDS, *rules.ofsted.as_dict()), _ANY)
+    for s in rules.step:
+        for text in (s.what, s.fallback_note, s.school_text, s.owner):
+            fill(text, values, f"{path}, step '{s.id}'")
+    fields = {**values, **dict.fromkeys(DEFERRAL_FIELDS, _ANY)}
+    fill(rules.deferral.owner, fields, f"{path}, [deferral] owner")
+    for text in (rules.deferral.before_cutoff, rules.deferral.after_cutoff):
+        fill(text, fields, f"{path}, [deferral]")
+
+
+class _Anything:
+    """A stand-in for a field's text in check_texts: only the field's name is checked, so
+    {sim[0]} passes as it does with a real name (and fails, if it would, as it does then)."""
+
+    def __getitem__(self, key):
+        return self
+
+    def __format__(self, spec):
+        return ""
+
+
+_ANY = _Anything()
 
 
 def _with_conditions(plan: ContactPlanFile, data: dict, named: ConditionsFile) -> tuple[ContactPlanFile, dict]:

@@ -12,7 +12,7 @@ from automation.calendar import WorkingCalendar
 from automation.conditions import PLAN_FACTS, applies  # noqa: F401 - PLAN_FACTS re-exported
 from automation.model import Inspection, School, Staff
 from automation.plan.dates import uk
-from automation.rules import fill, validate_file
+from automation.rules import DEFERRAL_FIELDS, TEXT_FIELDS, check_texts, fill, validate_file  # noqa: F401 - check_texts re-exported
 from automation.rules_schema import PLAN_ANCHORS, UNSET, ContactPlanFile, DeferralTexts, KeepInTouch, PlanStep
 from automation.status import last_day
 
@@ -99,38 +99,6 @@ def feedback_form_due(insp: Inspection, school: School, rules) -> bool:
     fw = rules.frameworks[insp.framework]
     facets = {**plan_facets(insp, school), "safeguarding_failed": insp.safeguarding in fw.safeguarding_failed}
     return applies(rules.feedback_form.applies, facets, named_conditions(rules))
-
-
-# The {fields} a contact plan's texts may use (besides contact_plan.toml's [ofsted] keys).
-TEXT_FIELDS = ("sim", "ai", "cem", "trust", "diocese", "chair", "nominee", "lead_inspector")
-DEFERRAL_FIELDS = ("deadline", "deadline_time", "answer_by")  # the [deferral] texts also have these
-
-
-def check_texts(rules: ContactPlanFile, path: Path | str = "contact_plan.toml") -> None:
-    """Every {field} in the plan's texts is one a plan fills in (ConfigError naming the file and text if
-    not): checked when the rules are loaded, since a plan is built only for an inspection not yet over."""
-    values = dict.fromkeys((*TEXT_FIELDS, *rules.ofsted.as_dict()), _ANY)
-    for s in rules.step:
-        for text in (s.what, s.fallback_note, s.school_text, s.owner):
-            fill(text, values, f"{path}, step '{s.id}'")
-    fields = {**values, **dict.fromkeys(DEFERRAL_FIELDS, _ANY)}
-    fill(rules.deferral.owner, fields, f"{path}, [deferral] owner")
-    for text in (rules.deferral.before_cutoff, rules.deferral.after_cutoff):
-        fill(text, fields, f"{path}, [deferral]")
-
-
-class _Anything:
-    """A stand-in for a field's text in check_texts: only the field's name is checked, so
-    {sim[0]} passes as it does with a real name (and fails, if it would, as it does then)."""
-
-    def __getitem__(self, key):
-        return self
-
-    def __format__(self, spec):
-        return ""
-
-
-_ANY = _Anything()
 
 
 def _fill(text: str, values: dict, where: str) -> str:
