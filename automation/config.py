@@ -176,7 +176,13 @@ def _bad_value(exc: ValidationError, data: dict, source: str) -> ConfigError:
         return ConfigError(f"{source}: key '{dotted}' should be {info.words}, not {value!r} — correct it.")
     near = _nearest(value, info.choices) if info.choices and isinstance(value, str) else None
     fix = f"did you mean {near!r}?" if near else "correct it."
-    return ConfigError(f"{source}: key '{dotted}' = {value!r} should be {info.words} — {fix}")
+    words = info.over if _above(value, info.most) else info.words
+    return ConfigError(f"{source}: key '{dotted}' = {value!r} should be {words} — {fix}")
+
+
+def _above(value, most: float | None) -> bool:
+    """Whether a number is above a key's upper bound (inf is; nan and text are wrong another way)."""
+    return most is not None and isinstance(value, (int, float)) and not isinstance(value, bool) and value > most
 
 
 def _check_together(s: Settings, settings: dict, source: str) -> None:

@@ -3,6 +3,7 @@ A key not declared here is refused at load time (a misspelt key must never be ig
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import time
 from functools import cache
@@ -37,15 +38,19 @@ def _text(v: Any) -> str:
     return v
 
 
+# H:MM or HH:MM in ASCII digits only: int() alone would also take "+8", " 8", "0_8", "-0" and
+# other scripts' digits, reading as a time what no one wrote as one.
+_HH_MM = re.compile(r"[0-9]{1,2}:[0-9]{2}")
+
+
 def _clock(v: Any) -> str:
-    """A TOML local time (08:30:00) or text "08:30", as text "08:30"."""
+    """A TOML local time (08:30:00) or text "8:30" / "08:30", as text "08:30"."""
     if isinstance(v, time):
         return f"{v:%H:%M}"
-    try:
-        h, m = _text(v).split(":")
-        return f"{time(int(h), int(m)):%H:%M}"
-    except (ValueError, OverflowError):  # "99999999999999999999:00" is a wrong value, not a crash
-        raise ValueError("not a time") from None
+    if not _HH_MM.fullmatch(_text(v)):
+        raise ValueError("not a time")
+    h, m = v.split(":")
+    return f"{time(int(h), int(m)):%H:%M}"  # ValueError for "25:00"
 
 
 class Clock(Parsed):
@@ -111,6 +116,17 @@ class GraphUrl(Parsed):
 Seconds = Annotated[float, Meta(ge=0)]
 Positive = Annotated[float, Meta(gt=0)]
 Days = Annotated[int, Meta(ge=0)]
+
+
+def at_most(most: float, words: str) -> Meta:
+    """An upper bound, with the words for a value above it (or infinite): a bound keeps a number the
+    tool turns into a date, a timer or a size from crashing it later (year 10000, a timeout the
+    system cannot hold, an infinite size). A value below the lower bound keeps its own words."""
+    return Meta(le=most, extra={"over": words})
+
+
+DAY = 86400  # seconds: no wait, timeout or pause the tool takes needs longer
+
 Address = Annotated[str, Meta(pattern="@")]
 NonBlank = Annotated[str, Meta(pattern=r"\S")]  # \S is exactly "not all str.isspace()", as strip() sees it
 Port = Annotated[int, Meta(gt=0, lt=65536)]
@@ -132,9 +148,10 @@ Text = Annotated[str, Meta(description=TEXT)]
 Folder = Annotated[NonBlank, Meta(description=FOLDER)]
 Pem = Annotated[str, Meta(description=PEM)]
 Flag = Annotated[bool, Meta(description=BOOL)]
-Wait = Annotated[Seconds, Meta(description=SECS)]
-Rate = Annotated[Seconds, Meta(description=RATE)]
-Timeout = Annotated[Positive, Meta(description=TIMEOUT)]
+Wait = Annotated[Seconds, Meta(description=SECS), at_most(DAY, f"a number of seconds from 0 to {DAY} (a day)")]
+Rate = Annotated[Seconds, Meta(description=RATE), at_most(10000, "messages a minute from 0 to 10000, e.g. 30 (0 = no limit)")]
+Timeout = Annotated[Positive, Meta(description=TIMEOUT),
+                    at_most(DAY, f"a number of seconds above 0 and at most {DAY} (a day), e.g. 60")]
 Strings = Annotated[list[str], Meta(description=LIST)]
 UrlWords = Meta(description=URL)
 
@@ -209,7 +226,8 @@ class Paths(Table):
     rules_dir: Annotated[str, Meta(description=FOLDER)] = ""
 
 
-WorkingDays = Annotated[Days, Meta(description="a whole number of working days")]
+WorkingDays = Annotated[Days, Meta(description="a whole number of working days"),
+                        at_most(3650, "a whole number of working days from 0 to 3650")]
 
 
 class Reminders(Table):
@@ -244,8 +262,10 @@ class Reports(Table):
 
 
 class Workbook(Table):
-    max_part_mb: Annotated[Positive, Meta(description="a number of megabytes, e.g. 200")] = 200
-    max_compression_ratio: Annotated[Positive, Meta(description="a number, e.g. 100")] = 100
+    max_part_mb: Annotated[Positive, Meta(description="a number of megabytes, e.g. 200"),
+                           at_most(100000, "a number of megabytes above 0 and at most 100000, e.g. 200")] = 200
+    max_compression_ratio: Annotated[Positive, Meta(description="a number, e.g. 100"),
+                                     at_most(100000, "a number above 0 and at most 100000, e.g. 100")] = 100
 
 
 class Sharepoint(Table):
@@ -265,7 +285,8 @@ class Sharepoint(Table):
     allow_unencrypted_cache: Flag = False
     timeout_seconds: Timeout = 60
     max_wait_seconds: Wait = 120
-    lease_minutes: Annotated[int, Meta(ge=1, description="a whole number of minutes, 1 or more")] = 120
+    lease_minutes: Annotated[int, Meta(ge=1, description="a whole number of minutes, 1 or more"),
+                             at_most(10080, "a whole number of minutes from 1 to 10080 (a week)")] = 120
 
 
 class Settings(Table):
@@ -289,6 +310,8 @@ class Key:
     words: str  # what a good value looks like
     choices: tuple = ()  # the allowed texts, for "did you mean ...?"
     is_list: bool = False
+    most: float | None = None  # the upper bound of a number, if any
+    over: str = ""  # what a good value looks like, for a number above `most` (or infinite)
 
 
 @cache
@@ -301,8 +324,10 @@ def keys_of(model: type[Table]) -> dict[str, Key]:
             kind, *metas = get_args(kind)
         about = next((m for m in reversed(metas) if isinstance(m, Meta) and m.description), None)
         table = kind if isinstance(kind, type) and issubclass(kind, Table) else None
+        bound = next((m for m in metas if isinstance(m, Meta) and "over" in (m.extra or {})), None)
         found[f.name] = Key(table, about.description if about else "a different value",
-                            tuple((about.extra or {}).get("choices", ())) if about else (), get_origin(kind) is list)
+                            tuple((about.extra or {}).get("choices", ())) if about else (), get_origin(kind) is list,
+                            bound.le if bound else None, bound.extra["over"] if bound else "")
     return found
 
 

@@ -308,28 +308,48 @@ def _facet_values(rules) -> dict[str, tuple[str, ...]]:
             "la_support_accepted": v.get("yes_no", ()), "category_of_concern": v.get("category_of_concern", ())}
 
 
+def _says_something(cond, where: str) -> None:
+    """Refuse an empty list as a condition, at any depth: "any of none" holds for no inspection, so
+    the step, point or action would silently never happen ({} is the documented "every inspection")."""
+    if isinstance(cond, list):
+        if not cond:
+            raise ConfigError(f"{where}: [] is a condition no inspection meets, so this would never apply — "
+                              "list the conditions it is for, or write {} for every inspection.")
+        for c in cond:
+            _says_something(c, where)
+    elif isinstance(cond, dict) and isinstance(cond.get("all"), list):
+        for c in cond["all"]:
+            _says_something(c, where)
+
+
+def _condition(cond, where: str, facts: tuple[str, ...], named: dict, values: dict | None) -> None:
+    """conditions.check, then no empty list in it (after, so every other fault keeps its own line)."""
+    check(cond, where, facts, named, values)
+    _says_something(cond, where)
+
+
 def check_conditions(rules) -> None:
     """Every condition is well formed and names known words (errors name the file, entry and key)."""
     values = _facet_values(rules) if rules.frameworks else None
     named = dict(rules.shapes.get("conditions", {}).get("conditions", {}))
     facts = FOLLOW_UP_FACTS + PLAN_FACTS
     for name, cond in named.items():
-        check(cond, _where(rules, "conditions", ("conditions",), name), facts, named, values)
+        _condition(cond, _where(rules, "conditions", ("conditions",), name), facts, named, values)
     form = rules.shapes.get("feedback_form", {})
     if "applies" in form:
-        check(form["applies"], _where(rules, "feedback_form", (), "applies"), PLAN_FACTS, named, values)
+        _condition(form["applies"], _where(rules, "feedback_form", (), "applies"), PLAN_FACTS, named, values)
     plan = rules.shapes.get("contact_plan", {})
     plan_named = plan.get("conditions", named)
     for name, cond in plan.get("conditions", {}).items():
         if named.get(name) != cond:  # an LA's own [conditions] in contact_plan.toml
-            check(cond, _where(rules, "contact_plan", ("conditions",), name), PLAN_FACTS, plan_named, values)
+            _condition(cond, _where(rules, "contact_plan", ("conditions",), name), PLAN_FACTS, plan_named, values)
     for kind in ("step", "keep_in_touch", "feedback_text"):
         for i, entry in enumerate(plan.get(kind, [])):
             if "applies" in entry:
-                check(entry["applies"], _where(rules, "contact_plan", (kind, i), "applies"), PLAN_FACTS, plan_named, values)
+                _condition(entry["applies"], _where(rules, "contact_plan", (kind, i), "applies"), PLAN_FACTS, plan_named, values)
     for i, action in enumerate(rules.shapes.get("follow_ups", {}).get("action", [])):
         if "applies" in action:
-            check(action["applies"], _where(rules, "follow_ups", ("action", i), "applies"), FOLLOW_UP_FACTS, named, values)
+            _condition(action["applies"], _where(rules, "follow_ups", ("action", i), "applies"), FOLLOW_UP_FACTS, named, values)
         for key in ("when", "done_when"):
             for j, item in enumerate(action.get(key, [])):
                 for alt in (" ".join(a.split()) for a in str(item).split("|")):

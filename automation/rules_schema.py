@@ -33,8 +33,19 @@ ClockOrEnd = Annotated[str, Meta(pattern=rf"^(end|{_HHMM})\Z", extra={"problem":
 Condition = str | list | dict
 OptCondition = str | list | dict | None
 CONDITION_PROBLEM = "expected a condition: a name in quotes, a table {governance = [...]}, or a list of them"
-Count = Annotated[int, Meta(ge=0)]  # a whole number, 0 or more
-Positive = Annotated[int, Meta(ge=1)]
+# Whole numbers, each with an upper bound no LA's rules come near: the tool turns them into dates,
+# timedeltas and loops, where a huge one would crash a run (year 10000, a C int overflowing).
+Hours = Annotated[int, Meta(ge=0, le=1000)]  # working hours (about four months of them)
+DAYS_MOST = 3650
+Days = Annotated[int, Meta(ge=0, le=DAYS_MOST)]  # working, school or calendar days (ten years and more)
+PositiveDays = Annotated[int, Meta(ge=1, le=DAYS_MOST)]
+OnSiteDays = Annotated[int, Meta(ge=1, le=30)]  # an inspection is a few days on site; each day gets its calls
+Months = Annotated[int, Meta(ge=0, le=1200)]
+PositiveMonths = Annotated[int, Meta(ge=1, le=1200)]
+Minutes = Annotated[int, Meta(ge=0, le=1440)]  # up to a day
+PositiveMinutes = Annotated[int, Meta(ge=1, le=1440)]
+Few = Annotated[int, Meta(ge=0, le=100)]  # a count of areas, rows, repeats or inspections
+PositiveFew = Annotated[int, Meta(ge=1, le=100)]
 Month = Annotated[int, Meta(ge=1, le=12)]
 Key = Annotated[str, Meta(min_length=1, pattern=r"^[^:]+$")]  # ':' joins ids inside keys
 Named = Annotated[str, Meta(min_length=1)]
@@ -67,7 +78,7 @@ class FrameworkSpec(Table, kw_only=True):
     label: str
     in_force_from: date
     in_force_until: date | None = None
-    types: Words
+    types: Annotated[Words, Meta(min_length=1)]  # without one, no inspection could be recorded under it
     areas: Words
     provision_areas: Words = []
     scale: Words
@@ -126,11 +137,11 @@ class FrameworksFile(Table):
 # ---- contact_plan.toml ----
 
 class PlanTimings(Table):
-    acknowledge_within_working_hours: Count
+    acknowledge_within_working_hours: Hours
     deferral_deadline: Clock
     deferral_answer_by: Clock
-    feedback_form_within_working_days: Count
-    max_notice_days: Positive
+    feedback_form_within_working_days: Days
+    max_notice_days: PositiveDays
 
 
 class OfstedRoutes(Table):
@@ -159,9 +170,9 @@ class PlanStep(Table):
     fallback_time: Clock | None = None
     fallback_note: str = ""
     school_fallback_note: str = ""
-    working_hours: Count = 0
-    working_days: Count = 0
-    school_days: Count = 0
+    working_hours: Hours = 0
+    working_days: Days = 0
+    school_days: Days = 0
     time: ClockOrEnd | None = None
 
 
@@ -173,7 +184,7 @@ class FeedbackText(Table):
 class KeepInTouch(Table):
     label: str
     time: Clock
-    minutes: Positive = 30
+    minutes: PositiveMinutes = 30
     owner: str = "AI"
     days: Literal["each", "first", "last"] = "each"
     calendar: bool = True
@@ -183,11 +194,11 @@ class KeepInTouch(Table):
 
 
 class TypeTiming(Table):
-    on_site_days: Positive
+    on_site_days: OnSiteDays
     warn_same_day_start: bool = False
     notify_on: Weekday | None = None
     notify_on_in_bank_holiday_week: Weekday | None = None
-    max_notice_school_days: Count | None = None
+    max_notice_school_days: Days | None = None
 
 
 class Escalation(Table):
@@ -218,10 +229,10 @@ class ContactPlanFile(Table, kw_only=True):
 # ---- date_sense.toml ----
 
 class DateSenseFile(Table):
-    future_grace_minutes: Count
-    neighbour_rows: Positive
-    far_days: Positive
-    near_days: Count
+    future_grace_minutes: Minutes
+    neighbour_rows: PositiveFew
+    far_days: PositiveDays
+    near_days: Days
 
 
 # ---- feedback_form.toml ----
@@ -257,7 +268,7 @@ class FormType(Table):
 
 
 class FeedbackFormFile(Table, kw_only=True):
-    write_within_working_days: Count
+    write_within_working_days: Days
     applies: OptCondition = None
     section: Annotated[list[FormSection], Meta(min_length=1)]
     types: dict[str, FormType] = {}  # "<framework>.<type>"
@@ -276,8 +287,8 @@ class FeedbackFormFile(Table, kw_only=True):
 # ---- follow_ups.toml ----
 
 class FollowUpScope(Table):
-    months_after_last_day: Positive
-    past_if_overdue_by_working_days_when_first_listed: Count | None = None  # absent: every action listed as Open
+    months_after_last_day: PositiveMonths
+    past_if_overdue_by_working_days_when_first_listed: Days | None = None  # absent: every action listed as Open
 
 
 class FollowUpAction(Table):
@@ -288,12 +299,19 @@ class FollowUpAction(Table):
     done_when: Words = []
     applies: OptCondition = None
     anchor: FollowUpAnchor = "last_day"
-    working_days: Count = 0
-    months: Count = 0
-    repeat: Positive = 1
-    every_working_days: Positive = 5
+    working_days: Days = 0
+    months: Months = 0
+    repeat: PositiveFew = 1
+    every_working_days: PositiveDays = 5
     school_days: bool = False
     reason: str = ""
+
+    def __post_init__(self):
+        # Each key has its bound, but a series reaches working_days + (repeat - 1) * every_working_days.
+        last = self.working_days + (self.repeat - 1) * self.every_working_days
+        if last > DAYS_MOST:
+            raise ValueError(f"the series' last action is due {last} working days after its anchor "
+                             f"(working_days + (repeat - 1) × every_working_days), more than {DAYS_MOST}")
 
 
 class FollowUpsFile(Table):
@@ -337,8 +355,8 @@ class GiasFile(Table):
 # ---- learning_review.toml ----
 
 class ReviewTimings(Table):
-    factual_accuracy_working_days: Positive
-    report_expected_within_working_days: Positive
+    factual_accuracy_working_days: PositiveDays
+    report_expected_within_working_days: PositiveDays
 
 
 class ReviewSection(Table):
@@ -360,7 +378,7 @@ class SpecialMeasures(Table):
     grade: str
     any_of: Words = []
     all_of: Words = []
-    other_areas_at_least: Count = 0
+    other_areas_at_least: Few = 0
 
 
 class Monitoring(Table, kw_only=True):
@@ -380,13 +398,13 @@ class FrameworkOutcomes(Table):
 
 
 class MonitoringWindows(Table):
-    in_category_from_months: Positive
-    in_category_to_months: Positive
-    not_in_category_within_months: Positive
-    category_max_monitoring_inspections: Positive
+    in_category_from_months: PositiveMonths
+    in_category_to_months: PositiveMonths
+    not_in_category_within_months: PositiveMonths
+    category_max_monitoring_inspections: PositiveFew
     category_exit_expected_months: str
-    next_full_inspection_within_months: Positive
-    academisation_delay_months: Positive
+    next_full_inspection_within_months: PositiveMonths
+    academisation_delay_months: PositiveMonths
 
 
 class OutcomesFile(Table):

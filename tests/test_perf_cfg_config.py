@@ -52,8 +52,8 @@ def test_the_version_imports_no_pydantic():
 
 
 def test_clocks_are_kept_as_plain_hh_mm_text(tmp_path):
-    cfg = load_config(_file(tmp_path, '[working_hours]\nstart = 08:05:59\nend = "9:5"\n'
-                                      '[schedule]\nstart = " 6:00"\n[reminders]\nsend_after = 07:00:00.5\n'))
+    cfg = load_config(_file(tmp_path, '[working_hours]\nstart = 08:05:59\nend = "9:05"\n'
+                                      '[schedule]\nstart = "6:00"\n[reminders]\nsend_after = 07:00:00.5\n'))
     hours = cfg.section("working_hours")
     assert hours == {"start": "08:05", "end": "09:05"} and cfg.day_start == time(8, 5) and cfg.day_end == time(9, 5)
     assert cfg.section("schedule")["start"] == "06:00" and cfg.section("reminders")["send_after"] == "07:00"
