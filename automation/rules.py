@@ -209,28 +209,16 @@ DEFERRAL_FIELDS = ("deadline", "deadline_time", "answer_by")  # the [deferral] t
 def check_texts(rules: ContactPlanFile, path: Path | str = "contact_plan.toml") -> None:
     """Every {field} in the plan's texts is one a plan fills in (ConfigError naming the file and text if
     not): checked when the rules are loaded, since a plan is built only for an inspection not yet over."""
-    values = dict.fromkeys((*TEXT_FIELDS, *rules.ofsted.as_dict()), _ANY)
+    # A real one-letter text for each field: a text fails here as it would with a real name ({sim:d},
+    # {sim[x]}), and only an index past the first letter ({sim[3]}) is refused that a long name might fill.
+    values = dict.fromkeys((*TEXT_FIELDS, *rules.ofsted.as_dict()), "A")
     for s in rules.step:
         for text in (s.what, s.fallback_note, s.school_text, s.owner):
             fill(text, values, f"{path}, step '{s.id}'")
-    fields = {**values, **dict.fromkeys(DEFERRAL_FIELDS, _ANY)}
+    fields = {**values, **dict.fromkeys(DEFERRAL_FIELDS, "A")}
     fill(rules.deferral.owner, fields, f"{path}, [deferral] owner")
     for text in (rules.deferral.before_cutoff, rules.deferral.after_cutoff):
         fill(text, fields, f"{path}, [deferral]")
-
-
-class _Anything:
-    """A stand-in for a field's text in check_texts: only the field's name is checked, so
-    {sim[0]} passes as it does with a real name (and fails, if it would, as it does then)."""
-
-    def __getitem__(self, key):
-        return self
-
-    def __format__(self, spec):
-        return ""
-
-
-_ANY = _Anything()
 
 
 def _with_conditions(plan: ContactPlanFile, data: dict, named: ConditionsFile) -> tuple[ContactPlanFile, dict]:

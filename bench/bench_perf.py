@@ -136,6 +136,19 @@ def add_new_inspections(path: Path, count: int) -> None:
     apply_edits(path, [edit], raw.digest)
 
 
+def with_new_inspections(settled: Path, where: Path) -> Path:
+    """A copy of a settled tracker whose 09:15 run has done the morning's work (the day's digests,
+    say), with 20 inspections notified this morning added; before.xlsx beside it. The 09:30 run is
+    then the one that finds the 20 new rows, as a scheduled run would."""
+    path = copy_of(settled, where)
+    p = subprocess.run([EXE, "run", str(path), "--now", f"{DAY}T09:15"], cwd=path.parent, capture_output=True, text=True)
+    if p.returncode not in (0, 1):
+        raise Failed(f"the 09:15 run exited {p.returncode}: {(p.stdout + p.stderr).strip()[-300:]}")
+    add_new_inspections(path, 20)
+    shutil.copy(path, path.with_name("before.xlsx"))
+    return path
+
+
 def changed_parts(before: Path, after: Path) -> list[str]:
     with zipfile.ZipFile(before) as a, zipfile.ZipFile(after) as b:
         old = {i.filename: i.CRC for i in a.infolist()}
@@ -175,12 +188,7 @@ def bench(n: int, repeat: int) -> None:
 
         # (b) 20 new inspections: a fresh copy for every repeat (the run sends and writes)
         def fresh_new(i):
-            p = copy_of(settled, work / f"new{i}")
-            # The run a quarter of an hour earlier did the morning's work (the day's digests, say):
-            # the timed run is the one that finds the 20 new rows, as a scheduled run would.
-            subprocess.run([EXE, "run", str(p), "--now", f"{DAY}T09:15"], cwd=p.parent, capture_output=True)
-            add_new_inspections(p, 20)
-            shutil.copy(p, p.with_name("before.xlsx"))
+            p = with_new_inspections(settled, work / f"new{i}")
             return [EXE, "run", str(p), "--now", f"{DAY}T09:30"], p.parent
         new, _ = row("run, 20 new inspections (sends and writes)", None, fresh=fresh_new, expect=(0, 1))
         last = work / f"new{repeat - 1}"

@@ -47,6 +47,7 @@ def _wrap(module: str, name: str, label: str) -> None:
 
 
 def main() -> int:
+    """The console script's main() with the stages wrapped; the timings on stderr."""
     from automation.cli import main as cli_main
 
     for module, name, label in STAGES:

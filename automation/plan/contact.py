@@ -12,7 +12,7 @@ from automation.calendar import WorkingCalendar
 from automation.conditions import PLAN_FACTS, applies  # noqa: F401 - PLAN_FACTS re-exported
 from automation.model import Inspection, School, Staff
 from automation.plan.dates import uk
-from automation.rules import DEFERRAL_FIELDS, TEXT_FIELDS, check_texts, fill, validate_file  # noqa: F401 - check_texts re-exported
+from automation.rules import fill, validate_file
 from automation.rules_schema import PLAN_ANCHORS, UNSET, ContactPlanFile, DeferralTexts, KeepInTouch, PlanStep
 from automation.status import last_day
 
@@ -101,6 +101,20 @@ def feedback_form_due(insp: Inspection, school: School, rules) -> bool:
     return applies(rules.feedback_form.applies, facets, named_conditions(rules))
 
 
+def text_values(insp: Inspection, school: School, sim: Staff, ai: Staff, cem: Staff | None) -> dict[str, str]:
+    """What a plan text's {fields} are filled with (rules.TEXT_FIELDS names them for the load-time check)."""
+    return {"sim": sim.name, "ai": ai.name, "cem": cem.name if cem else "the County Education Manager",
+            "trust": school.trust or "the trust", "diocese": school.diocese or "the diocese",
+            "chair": school.chair or "the chair of governors", "nominee": insp.nominee or "the nominee",
+            "lead_inspector": insp.lead_inspector or "the lead inspector"}
+
+
+def deferral_values(deadline: datetime, answer_by: datetime) -> dict[str, str]:
+    """The [deferral] texts' own {fields} (rules.DEFERRAL_FIELDS)."""
+    return {"deadline": f"{deadline:%H:%M} on {uk(deadline.date())}", "deadline_time": f"{deadline:%H:%M}",
+            "answer_by": f"{answer_by:%H:%M} on {uk(answer_by.date())}"}
+
+
 def _fill(text: str, values: dict, where: str) -> str:
     return fill(text, values, f"contact_plan.toml, {where}")
 
@@ -150,10 +164,7 @@ def build_plan(insp: Inspection, school: School, staff: dict[str, Staff], cem: S
                "final_feedback": cal.local(feedback) if feedback else None,
                "planning_call": cal.local(insp.planning_call_at) if insp.planning_call_at else None}
     ofsted = rules.ofsted.as_dict()
-    values = {**dict(zip(TEXT_FIELDS, (sim.name, ai.name, cem.name if cem else "the County Education Manager",
-                                       school.trust or "the trust", school.diocese or "the diocese",
-                                       school.chair or "the chair of governors", insp.nominee or "the nominee",
-                                       insp.lead_inspector or "the lead inspector"), strict=True)), **ofsted}
+    values = {**text_values(insp, school, sim, ai, cem), **ofsted}
     steps = [_deferral_step(rules.deferral, notified, deadline, answer_by, values)]
     for s in rules.step:
         if not applies(s.applies, facets, named):
@@ -192,8 +203,7 @@ def _end_of_working_day(moment: datetime, cal: WorkingCalendar) -> datetime:
 
 
 def _deferral_step(texts: DeferralTexts, notified, deadline, answer_by, values) -> Step:
-    fields = {**values, **dict(zip(DEFERRAL_FIELDS, (f"{deadline:%H:%M} on {uk(deadline.date())}", f"{deadline:%H:%M}",
-                                                     f"{answer_by:%H:%M} on {uk(answer_by.date())}"), strict=True))}
+    fields = {**values, **deferral_values(deadline, answer_by)}
     owner = _fill(texts.owner, fields, "[deferral] owner")
     if notified <= deadline:
         return Step(deadline, _fill(texts.before_cutoff, fields, "[deferral]"),

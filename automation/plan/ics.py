@@ -132,8 +132,11 @@ def itip(invite: CallInvite, method: str, sequence: int, organiser: str, organis
         ev.add("priority", 1)  # Outlook shows a cancellation as important
     # The calendar's own lines, then its two components in order (the time zone, the event), as
     # cal.to_ical() would write them with both added: the time zone's lines are made once a run.
-    head = cal.to_ical()
-    end = b"END:VCALENDAR\r\n"
+    head, end = cal.to_ical(), b"END:VCALENDAR\r\n"
+    if not head.endswith(end):  # another icalendar's layout: let it write the whole calendar itself
+        cal.add_component(_london_vtimezone())
+        cal.add_component(ev)
+        return cal.to_ical()
     return head[:-len(end)] + _london_vtimezone_ical() + ev.to_ical() + end
 
 
