@@ -6,7 +6,10 @@ included, leaving the tracker as it was."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 import tracemalloc
 import zipfile
 
@@ -212,3 +215,37 @@ def test_rows_read_added_and_dropped_anywhere_land_where_they_belong(tmp_path, s
         if keep is None or int(n) <= keep:
             old = re.search(rb'<row r="%s".*?</row>' % n, xml, re.S).group(0)
             assert old in after, n
+
+
+SAVE_PEAK = """
+import json, sys
+from pathlib import Path
+from automation.workbook.writer import SheetEdit, apply_edits
+def status_kb(key):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(key + ":"))
+path, last = Path(sys.argv[1]), int(sys.argv[2])
+before = status_kb("VmRSS")
+apply_edits(path, [SheetEdit("Inspections", {(3, 2): "written", (last + 1, 1): "added"})])
+print(json.dumps({"grew_kb": status_kb("VmHWM") - before}))
+"""
+# VmHWM, not ru_maxrss: a child's ru_maxrss keeps the parent's size at fork (pytest's, here).
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/status is Linux's")
+def test_what_a_save_adds_does_not_grow_with_the_sheet(tmp_path):
+    """Resident memory, so libxml2's own allocations count (tracemalloc sees only Python's): a
+    save that parsed or held the whole part would grow with it, 10 times the rows here."""
+    grew = {}
+    for rows in (1000, 10000):
+        folder = tmp_path / str(rows)
+        folder.mkdir()
+        path, size = big_tracker(folder, rows)
+        out = subprocess.run([sys.executable, "-c", SAVE_PEAK, str(path), str(rows + 1)], capture_output=True,
+                             text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        grew[rows] = (json.loads(out.stdout)["grew_kb"], size)
+    (small, _), (large, large_size) = grew[1000], grew[10000]
+    assert large_size > 10_000_000
+    # The whole part in memory once would be over 10 MB more; streaming keeps it to chunks and indexes.
+    assert large - small < large_size / 1024 / 4, grew
