@@ -30,7 +30,7 @@ from automation.review.service import reviews_to_write
 from automation.settled import settled_keys
 from automation.session import (Session, journal_path, load_context, logged_sent_ids, note_moved_aside,  # noqa: F401
                                 open_session, run_lock, READ, WRITE)
-from automation.status import last_day, problem_status, status
+from automation.status import problem_status, status
 from automation.steps import STEPS
 from automation.update import TrackerUpdate
 from automation.validate import school_label
@@ -114,20 +114,15 @@ class _Fixed:
             if school is not None:  # which school the URN is, so an admin sees a wrong one at once
                 cells["School"] = school_label(school)
         self._status: dict[tuple[int, bool], str] = {}
-        self._ends: dict[tuple, object] = {}
 
     def status(self, insp, plan_sent: bool):
         """The row's Status (whether its plan went is the one input that sending changes)."""
         key = (id(insp), plan_sent)
         got = self._status.get(key)
         if got is None:
-            ctx, days = self.ctx, self.ctx.on_site_days(insp)
-            span = (insp.start_date, days)  # thousands of rows share a start date: the last day once each
-            end = self._ends.get(span)
-            if end is None:
-                end = self._ends[span] = last_day(insp, days, ctx.calendar)
-            got = self._status[key] = status(insp, plan_sent, ctx.now.date(), days, ctx.calendar,
-                                             compiled(ctx).by_inspection.get(insp.inspection_id), end)
+            ctx = self.ctx
+            got = self._status[key] = status(insp, plan_sent, ctx.now.date(), ctx.on_site_days(insp), ctx.calendar,
+                                             compiled(ctx).by_inspection.get(insp.inspection_id), ctx.last_day(insp))
         return got
 
 

@@ -19,7 +19,6 @@ from automation.safefiles import name_part
 from automation.forms.spec import NO_CATEGORY, Field, FormSpec, form_spec
 from automation.mail.states import DONE_FOR_HISTORY as SENT_STATES  # what the LA did
 from automation.purposes import words
-from automation.status import last_day
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,7 @@ def forms_due(ctx: Context) -> list[FormPlan]:
         if school is None or insp.feedback_form_completed or insp.report_published \
                 or not feedback_form_due(insp, school, ctx.rules):
             continue
-        end = last_day(insp, ctx.on_site_days(insp), ctx.calendar)
+        end = ctx.last_day(insp)
         if today < end or today > ctx.calendar.add_working_days(end, window):
             continue
         spec = form_spec(ctx.rules, insp.framework, insp.inspection_type)
@@ -123,7 +122,7 @@ def forms_due(ctx: Context) -> list[FormPlan]:
 def prefill(ctx: Context, insp: Inspection, school: School) -> dict[str, object]:
     """The values the tool knows: the school, the dates, and any outcomes already in the tracker."""
     n = ctx.on_site_days(insp)
-    end = last_day(insp, n, ctx.calendar)
+    end = ctx.last_day(insp)
     values: dict[str, object] = {
         "inspection_id": insp.inspection_id, "school": school.name, "urn": school.urn,
         "school_type": f"{school.phase}, {school.governance}",

@@ -16,7 +16,6 @@ from automation.plan.dates import uk
 from automation.plan.emails import internal_context, school_context
 from automation.purposes import Purpose
 from automation.steps import calls
-from automation.status import last_day
 from automation.steps.base import Step
 
 INTERNAL, SCHOOL, DEFERRAL = Purpose.CONTACT_PLAN_INTERNAL, Purpose.CONTACT_PLAN_SCHOOL, Purpose.DEFERRAL
@@ -109,7 +108,7 @@ def _plan_messages(ctx: Context, insp: Inspection) -> list[OutgoingMessage]:
         if insp.contact_plan_sent is not None:
             return []  # sent before this journal existed (recorded in the tracker): never again
         if _over(ctx, insp):
-            _recorded_after_it_ended(ctx, insp, _last_day(ctx, insp))
+            _recorded_after_it_ended(ctx, insp, ctx.last_day(insp))
             return []
         return _messages(ctx, _plan(ctx, insp), 1, [], "new inspection recorded")
     latest = max(previous, key=lambda r: r.version)
@@ -162,15 +161,10 @@ def _undelivered(ctx: Context, insp: Inspection, version: int) -> list[OutgoingM
     return out
 
 
-def _last_day(ctx: Context, insp: Inspection) -> date:
-    """The plan's last day on site (its days' last, as build_plan works them out), without the plan."""
-    return last_day(insp, ctx.on_site_days(insp), ctx.calendar)
-
-
 def _over(ctx: Context, insp: Inspection) -> bool:
     # Most rows of a tracker are inspections long over: asking this before building their
-    # plan spares a whole plan per row on every run (a run's largest planning cost).
-    return ctx.now.date() > _last_day(ctx, insp)
+    # plan spares a whole plan per row on every run (its last day is the plan's last day).
+    return ctx.now.date() > ctx.last_day(insp)
 
 
 def _plan(ctx: Context, insp: Inspection) -> ContactPlan:
