@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+import copy
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
@@ -66,7 +67,7 @@ class Rules:
     def with_file(self, stem: str, data: dict) -> "Rules":
         """These rules with one file's data replaced, checked as at load (an LA's edit tried in memory)."""
         where = self.sources.get(stem, rules_dir() / f"{stem}.toml")
-        data = _copied(data)  # the caller's dict may change after; the rules keep what was checked
+        data = copy.deepcopy(data)  # the caller's dict may change after; the rules keep what was checked
         model = validate_file(MODELS[stem], data, where)
         if stem == "contact_plan":
             model, data = _with_conditions(model, data, self.conditions)
@@ -228,15 +229,6 @@ def _with_conditions(plan: ContactPlanFile, data: dict, named: ConditionsFile) -
         return plan, data
     conditions = dict(named.conditions)
     return replace(plan, conditions=conditions), {**data, "conditions": conditions}
-
-
-def _copied(node):
-    """A copy of TOML-shaped data (tables and lists copied, values shared: they are never changed)."""
-    if isinstance(node, dict):
-        return {k: _copied(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_copied(v) for v in node]
-    return node
 
 
 def _framework(key: str, f: FrameworkSpec) -> Framework:

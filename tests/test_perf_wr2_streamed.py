@@ -16,7 +16,7 @@ import zipfile
 import openpyxl
 import pytest
 
-from automation.errors import WorkbookNoRoom
+from automation.errors import WorkbookError, WorkbookNoRoom
 from automation.workbook import package as pkg
 from automation.workbook import rowbytes
 from automation.workbook.writer import SheetEdit, apply_edits
@@ -249,3 +249,23 @@ def test_what_a_save_adds_does_not_grow_with_the_sheet(tmp_path):
     assert large_size > 10_000_000
     # The whole part in memory once would be over 10 MB more; streaming keeps it to chunks and indexes.
     assert large - small < large_size / 1024 / 4, grew
+
+
+def test_a_spooled_sheet_cut_short_is_one_line_and_the_tracker_is_left_as_it_was(tmp_path, monkeypatch):
+    """The rows a save spools to the temporary folder come back short (the folder cleared, a disk
+    fault): the save stops with one line naming the folder, nothing half-written is left."""
+    path, _ = big_tracker(tmp_path, 300)
+    before = path.read_bytes()
+
+    def cut(self, a, b):
+        self.fh.seek(a)
+        yield self.fh.read(min(100, b - a))
+        raise EOFError("a sheet part's temporary copy is cut short")
+
+    monkeypatch.setattr(rowbytes.RowFile, "pieces", cut)
+    with pytest.raises(WorkbookError) as exc:
+        apply_edits(path, [SheetEdit("Inspections", {(3, 2): "written"})])
+    line = str(exc.value)
+    assert "was not changed" in line and "temporary folder" in line and "\n" not in line
+    assert path.read_bytes() == before
+    assert not list(tmp_path.glob(".~ofsted-*"))

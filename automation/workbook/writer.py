@@ -101,9 +101,13 @@ def apply_edits(path: Path, edits: list[SheetEdit], expected_digest: str | None 
                 "and save it as 'Excel Workbook (*.xlsx)', then run again.")
         try:
             tmp = _write_package(target, z, new_parts, fh)
+        except EOFError as exc:  # a sheet part's spooled rows came back short (the temporary folder)
+            raise WorkbookError(f"{path.name} was not changed: the tool's temporary copy of a sheet could not be read "
+                                f"back ({exc}) — check there is free space in the temporary folder "
+                                f"({tempfile.gettempdir()}) and run again.") from None
         finally:
             for data in new_parts.values():
-                if hasattr(data, "close"):
+                if isinstance(data, rowbytes.Spliced):
                     data.close()  # a spilled part's temporary file goes with it
     try:
         if expected_digest and file_digest(target) != expected_digest:
@@ -185,7 +189,7 @@ def _copy_packed(out: zipfile.ZipFile, source, info: zipfile.ZipInfo) -> bool:
 
 def _write_part(out: zipfile.ZipFile, info: zipfile.ZipInfo, data) -> None:
     """One new part into the package: bytes, or a sheet part streamed into it a chunk at a time."""
-    if not hasattr(data, "chunks"):
+    if not isinstance(data, rowbytes.Spliced):
         out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
         return
     info = copy.copy(info)
@@ -197,7 +201,7 @@ def _write_part(out: zipfile.ZipFile, info: zipfile.ZipInfo, data) -> None:
 
 def _part_chunks(z: zipfile.ZipFile, part: str, data):
     """A sheet part's bytes a chunk at a time: as an earlier edit left it, or from the package."""
-    if hasattr(data, "chunks"):
+    if isinstance(data, rowbytes.Spliced):
         yield from data.chunks()
     elif data:
         yield data
@@ -232,7 +236,7 @@ def _edited_parts(z: zipfile.ZipFile, edits: list[SheetEdit]) -> dict:
         _edit_parts(z, edits, parts)
     except BaseException:
         for data in parts.values():
-            if hasattr(data, "close"):
+            if isinstance(data, rowbytes.Spliced):
                 data.close()
         raise
     return parts
@@ -254,7 +258,7 @@ def _edit_parts(z: zipfile.ZipFile, edits: list[SheetEdit], parts: dict) -> None
         try:
             root, lazy = rowbytes.lazy_parse(_part_chunks(z, part, earlier), part)
         finally:
-            if hasattr(earlier, "close"):
+            if isinstance(earlier, rowbytes.Spliced):
                 earlier.close()  # an earlier edit's result, read into this one
         if lazy is not None:
             parts[part] = rowbytes.Spliced(b"", lazy)  # its rows' file goes with the others should this edit fail
