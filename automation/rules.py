@@ -4,10 +4,10 @@ files; a bad edit stops the load with one line naming the file, the table and th
 
 from __future__ import annotations
 
-import difflib
-import tomllib
 import copy
 import dataclasses
+import difflib
+import tomllib
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
