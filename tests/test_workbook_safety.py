@@ -218,6 +218,23 @@ def test_doctype_after_a_long_prolog_is_refused(tmp_path, secret):
     assert words not in res.stdout + res.stderr and path.read_bytes() == before
 
 
+@pytest.mark.parametrize("offset", [100, 6000])
+def test_damage_in_the_first_64_kb_of_a_part_is_refused(tmp_path, offset):
+    """The prolog check reads 4 KB at a time but parses 64 KB of every part, as it always did: damage
+    there (here in the theme, which calamine never reads; 6,000 is past the first read) is refused
+    before a row is read or written."""
+    path = write_tracker(tmp_path / "tracker.xlsx", inspections=[inspection()])
+    theme = part(path, "xl/theme/theme1.xml")
+    assert len(theme) > 6100
+    i = theme.index(b"<", offset)
+    rewrite(path, {"xl/theme/theme1.xml": theme[:i] + b"<<" + theme[i + 1:]})
+    before = path.read_bytes()
+    for kind in ("validate", "run"):
+        res = cli(tmp_path, *command(kind, path))
+        assert_refused(res, "is damaged", "xl/theme/theme1.xml")
+    assert path.read_bytes() == before
+
+
 def test_lxml_parse_never_resolves_and_refuses_a_doctype(secret):
     secret_path, words = secret
     xml = b'<!DOCTYPE x [<!ENTITY e SYSTEM "' + secret_path.as_uri().encode() + b'">]><x>&e;</x>'

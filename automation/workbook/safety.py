@@ -144,22 +144,35 @@ def check_kind(z: zipfile.ZipFile, name: str) -> None:
         raise WorkbookUnreadable(f"{name} is an Office document but not an Excel workbook — give the tracker's .xlsx file.")
 
 
+CHECKED_BYTES = 64 * 1024  # how much of each part is parsed for well-formedness before it is read
+
+
 def check_prolog(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> None:
-    """Read a part only up to its first element and refuse a DOCTYPE (Office never writes one)."""
-    pull = etree.XMLPullParser(events=("start",), resolve_entities=False, no_network=True,
+    """Refuse a DOCTYPE (Office never writes one) and a part whose first 64 KB are not well-formed."""
+    pull = etree.XMLPullParser(events=("start", "end"), resolve_entities=False, no_network=True,
                                load_dtd=False, huge_tree=False)
+    fed, root = 0, None
     try:
         with z.open(info) as part:
-            # Small reads: lxml builds a tree of all it is fed before it reports the first element,
-            # and only that element's prolog is wanted (a DOCTYPE always comes before it).
+            # Fed 4 KB at a time and each finished element let go: lxml would otherwise hold a tree
+            # of all it is fed (about 5 MB over a tracker's parts).
             for chunk in iter(lambda: part.read(4096), b""):
                 pull.feed(chunk)
-                for _, el in pull.read_events():
-                    docinfo = el.getroottree().docinfo
-                    if docinfo.doctype or docinfo.internalDTD is not None:
-                        raise refuse_doctype(name, info.filename)
+                fed += len(chunk)
+                for event, el in pull.read_events():
+                    if root is None:
+                        docinfo = el.getroottree().docinfo
+                        if docinfo.doctype or docinfo.internalDTD is not None:
+                            raise refuse_doctype(name, info.filename)
+                        root = el
+                    elif event == "end":
+                        el.clear()
+                        while el.getprevious() is not None:
+                            del el.getparent()[0]
+                if root is not None and fed >= CHECKED_BYTES:
                     return
-            pull.close()
+            if root is None:
+                pull.close()
     except etree.XMLSyntaxError as exc:
         raise damaged_xml(name, info.filename, exc)
     except (zipfile.BadZipFile, EOFError) as exc:
