@@ -120,10 +120,27 @@ def apply_edits(path: Path, edits: list[SheetEdit], expected_digest: str | None 
         Path(tmp).unlink(missing_ok=True)
 
 
-def _write_package(path: Path, z: zipfile.ZipFile, new_parts: dict[str, bytes], source=None) -> str:
+TEMP_PREFIX = ".~ofsted-"
+STALE_SECONDS = 3600  # no save takes an hour: older is a killed run's, never another run's in progress
+
+
+def _sweep_stale(folder: Path) -> None:
+    """Remove the half-written packages killed runs left beside trackers (only old ones: another
+    tracker in the folder may be saving now)."""
+    cutoff = time.time() - STALE_SECONDS
+    for old in folder.glob(TEMP_PREFIX + "*.xlsx"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:  # gone already, or not ours to remove: harmless either way
+            pass
+
+
+def _write_package(path: Path, z: zipfile.ZipFile, new_parts: dict, source=None) -> str:
     """The new package in a temporary file beside the tracker: the new parts packed, every other
     part copied from `source` (the tracker's open file) as it is packed there, when it can be."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".~ofsted-", suffix=".xlsx")
+    _sweep_stale(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=".xlsx")
     try:
         with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as out:
             _keep_access(path, fh.fileno(), tmp)
