@@ -116,6 +116,9 @@ def _check_words(key: str, value, where: str, known: tuple[str, ...] | None) -> 
     words = [value] if isinstance(value, str) else value
     if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
         raise ConfigError(f"{where}: {key} takes a list of words in quotes, not {value!r} — write {key} = [\"...\"].")
+    if not words:  # [] would match no inspection (or, after not_, every one): a slip, not a rule
+        raise ConfigError(f"{where}: {key} = [] names no word, so the condition says nothing — list the words "
+                          f"it is for, or leave {key} out.")
     if not known:
         return
     folded = {k.lower() for k in known}

@@ -231,3 +231,11 @@ def test_an_empty_table_keeps_its_documented_meaning(tmp_path, sample, applies):
     out = _validate(tmp_path, sample, RULES_CONFIG)
     assert out.returncode == 0, out.stderr
     assert "0 error(s)" in out.stdout
+
+
+@pytest.mark.parametrize("facet", ["governance", "not_governance"])
+def test_a_facet_with_no_words_is_refused(tmp_path, sample, facet):
+    # governance = [] matches no school, not_governance = [] every one: either way a slip, said at load.
+    _la_rules(tmp_path, "contact_plan", [(r'^applies = "la_involved"', f"applies = {{ {facet} = [] }}")])
+    line = _refused(tmp_path, sample, RULES_CONFIG)
+    assert f"{facet} = [] names no word, so the condition says nothing" in line and "\n" not in line
