@@ -133,11 +133,9 @@ def _is_condition(tp) -> bool:
     return {str, list, dict} <= set(get_args(tp))
 
 
-_WORDS = {"int_type": "a whole number", "int_parsing": "a whole number", "int_from_float": "a whole number",
-          "bool_type": "true or false (no quotes)", "bool_parsing": "true or false (no quotes)",
-          "string_type": "text in quotes", "list_type": "a list [...]", "tuple_type": "a list [...]",
-          "date_type": "a date such as 2025-09-01 (no quotes)", "date_parsing": "a date such as 2025-09-01 (no quotes)",
-          "dict_type": "a table", "model_type": "a table", "model_attributes_type": "a table"}
+_WORDS = {"int_type": "a whole number", "bool_type": "true or false (no quotes)", "string_type": "text in quotes",
+          "list_type": "a list [...]", "tuple_type": "a list [...]", "date_type": "a date such as 2025-09-01 (no quotes)",
+          "dict_type": "a table", "model_type": "a table"}  # the kinds _faults gives
 
 
 def _explain(err: dict, model: type[Table], data: dict, path: Path) -> ConfigError:
